@@ -1,0 +1,1 @@
+# catalog: sources and unit tests of src/catalog (see Makefile.am)

@@ -1,0 +1,1 @@
+# cli: sources and unit tests of src/cli (see Makefile.am)

@@ -1,0 +1,1 @@
+# ctl: sources and unit tests of src/ctl (see Makefile.am)

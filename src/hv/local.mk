@@ -1,0 +1,1 @@
+# hv: sources and unit tests of src/hv (see Makefile.am)

@@ -1,0 +1,63 @@
+/* Image tools: qemu-img and qemu-io, always spawned with an argv (never a
+ * shell). Only src/img spawns processes. */
+#ifndef SD_IMG_IMG_H
+#define SD_IMG_IMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/auto.h"
+#include "util/err.h"
+
+/* Runs argv[0] (looked up on PATH) with argv, stdin from /dev/null, and
+ * collects stdout and stderr (either out pointer may be NULL). *status gets
+ * the exit status (128+signal when killed). Returns 0 when the program ran
+ * (whatever its status), -1 when it could not be started. */
+int img_spawn(const char *const argv[], char **out, char **errout, int *status,
+	      struct sd_err *err);
+/* img_spawn that also requires status 0; otherwise err says
+ * "<tool> failed: <first line of its stderr>". out may be NULL. */
+int img_run(const char *const argv[], char **out, struct sd_err *err);
+
+/* One layer as `qemu-img info --output=json` reports it. */
+struct img_layer {
+	char *filename;
+	char *format;
+	uint64_t virtual_size;
+	uint64_t actual_size;
+	uint64_t cluster_size;         /* 0 when not reported */
+	char *backing_filename;        /* full-backing-filename, or NULL */
+	char *backing_format;          /* or NULL */
+	bool dirty;
+};
+
+/* A backing chain, top first, base last. */
+struct img_chain {
+	struct img_layer *layers;
+	size_t n;
+};
+void img_chain_free(struct img_chain *chain);
+SD_DEFINE_AUTO(img_chain, struct img_chain, img_chain_free)
+
+/* Parses the JSON of `qemu-img info --output=json --backing-chain` (an
+ * array) or of a plain `info --output=json` (one object). Pure. */
+struct img_chain *img_chain_parse(const char *json, struct sd_err *err);
+/* Runs qemu-img info --backing-chain on path. force_share adds -U (for images
+ * a running QEMU holds; metadata may be stale). */
+struct img_chain *img_info_chain(const char *path, bool force_share, struct sd_err *err);
+
+/* qemu-img create -f qcow2 -o compat=1.1 [...] path size. */
+int img_create(const char *path, const char *format, uint64_t size, const char *backing,
+	       const char *backing_format, struct sd_err *err);
+/* qemu-img check; 0 when the image is clean. */
+int img_check(const char *path, const char *format, struct sd_err *err);
+/* qemu-io -c "write -P pattern offset len" (or -z with pattern < 0). */
+int img_write_pattern(const char *path, const char *format, int pattern, uint64_t offset,
+		      uint64_t len, struct sd_err *err);
+/* qemu-io -r -c "read -P pattern offset len"; 1 when it matches, 0 when it
+ * does not, -1 when qemu-io could not run. */
+int img_read_pattern(const char *path, const char *format, int pattern, uint64_t offset,
+		     uint64_t len, struct sd_err *err);
+
+#endif

@@ -1,0 +1,1 @@
+# img: sources and unit tests of src/img (see Makefile.am)

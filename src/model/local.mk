@@ -1,0 +1,1 @@
+# model: sources and unit tests of src/model (see Makefile.am)

@@ -1,0 +1,14 @@
+src_libsnapdeck_a_SOURCES += \
+	src/util/auto.h \
+	src/util/buf.c src/util/buf.h \
+	src/util/err.c src/util/err.h \
+	src/util/i18n.c src/util/i18n.h \
+	src/util/log.c src/util/log.h \
+	src/util/mem.c src/util/mem.h \
+	src/util/str.c src/util/str.h \
+	src/util/time.c src/util/time.h \
+	src/util/uuid.c src/util/uuid.h
+
+UNIT_TESTS += tests/unit/test-util
+tests_unit_test_util_SOURCES = tests/unit/test-util.c
+tests_unit_test_util_LDADD = $(TEST_LDADD)
