@@ -1,1 +1,3 @@
-# cli: sources and unit tests of src/cli (see Makefile.am)
+# src/cli: sources and unit tests (see Makefile.am)
+noinst_LIBRARIES += src/cli/libsdcli.a
+src_cli_libsdcli_a_SOURCES =

@@ -1,1 +1,3 @@
-# ctl: sources and unit tests of src/ctl (see Makefile.am)
+# src/ctl: sources and unit tests (see Makefile.am)
+noinst_LIBRARIES += src/ctl/libsdctl.a
+src_ctl_libsdctl_a_SOURCES =

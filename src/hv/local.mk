@@ -1,1 +1,3 @@
-# hv: sources and unit tests of src/hv (see Makefile.am)
+# src/hv: sources and unit tests (see Makefile.am)
+noinst_LIBRARIES += src/hv/libsdhv.a
+src_hv_libsdhv_a_SOURCES =

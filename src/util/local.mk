@@ -1,4 +1,5 @@
-src_libsnapdeck_a_SOURCES += \
+noinst_LIBRARIES += src/util/libsdutil.a
+src_util_libsdutil_a_SOURCES = \
 	src/util/auto.h \
 	src/util/buf.c src/util/buf.h \
 	src/util/err.c src/util/err.h \
@@ -11,4 +12,4 @@ src_libsnapdeck_a_SOURCES += \
 
 UNIT_TESTS += tests/unit/test-util
 tests_unit_test_util_SOURCES = tests/unit/test-util.c
-tests_unit_test_util_LDADD = $(TEST_LDADD)
+tests_unit_test_util_LDADD = src/util/libsdutil.a $(TEST_LIBS)
