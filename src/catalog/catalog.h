@@ -17,7 +17,8 @@ struct catalog;
 
 /* The default path: /var/lib/snapdeck/catalog.db for root,
  * $XDG_DATA_HOME/snapdeck/catalog.db (or ~/.local/share/...) otherwise.
- * SNAPDECK_CATALOG overrides both. Caller frees. */
+ * SNAPDECK_CATALOG overrides both. Caller frees; NULL only when no home
+ * folder is known (no $HOME and no passwd entry). */
 char *catalog_default_path(void);
 
 /* Opens (creating the parent folder 0700 and the file 0600 when missing) and
