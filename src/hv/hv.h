@@ -47,9 +47,14 @@ struct hv_disk {
 	char *target;      /* "vda" */
 	char *driver_type; /* "qcow2", "raw", ... or NULL */
 	char *source_type; /* "file", "block", "network", "volume", ... */
-	char *source;      /* file path, device path, network name/protocol, or NULL (empty cdrom) */
-	char *source_pool;   /* type='volume' only */
-	char *source_volume; /* type='volume' only */
+	/* file path (type file), device path (block), folder (dir); for network
+	 * "PROTOCOL:NAME" ("rbd:pool/image", "nbd:export"), or
+	 * "PROTOCOL://HOST[:PORT]" when the source has no name; NULL for an
+	 * empty cdrom and for type volume (see source_pool/source_volume) */
+	char *source;
+	char *source_pool;     /* type='volume' only */
+	char *source_volume;   /* type='volume' only */
+	char *source_protocol; /* type='network' only: "nbd", "rbd", ... */
 	bool readonly;
 	bool shareable;
 };
@@ -79,7 +84,8 @@ SD_DEFINE_AUTO(hv_domain, struct hv_domain, hv_domain_free)
 void hv_domains_free(struct hv_domain **v, size_t n);
 
 /* Parses domain XML (libxml2; no network access, no entities). Pure: state
- * is HV_STATE_NOSTATE. */
+ * is HV_STATE_NOSTATE, persistent false; memory is <memory> in KiB (any
+ * unit, rounded up), vcpus 1 when <vcpu> is absent. */
 struct hv_domain *hv_domain_parse(const char *xml, struct sd_err *err);
 
 /* Every domain, active and inactive, in one virConnectListAllDomains call,
@@ -94,7 +100,9 @@ int hv_domain_define(struct hv_conn *conn, const char *xml, struct sd_err *err);
 /* Destroys (when running) and undefines (also its libvirt snapshot metadata,
  * managed save and nvram). An absent domain is not an error. */
 int hv_domain_remove(struct hv_conn *conn, const char *name_or_uuid, struct sd_err *err);
+/* Starts a defined domain; SD_ERR_STATE when it already runs. */
 int hv_domain_start(struct hv_conn *conn, const char *name_or_uuid, struct sd_err *err);
+/* Stops a domain at once (power off); SD_ERR_STATE when it does not run. */
 int hv_domain_destroy(struct hv_conn *conn, const char *name_or_uuid, struct sd_err *err);
 
 /* What the demo and tests need to build a new domain. */
@@ -112,9 +120,13 @@ struct hv_domain_spec {
 		const char *format; /* "qcow2", "raw" */
 	} disks[16];
 };
-/* Builds domain XML (pure; caller frees). The disks are virtio files. */
+/* Builds domain XML (pure; caller frees): x86_64 'pc' machine, the disks
+ * as virtio files (driver type = format when given), a serial console, no
+ * network interface. type NULL: hv_domain_type_default(); vcpus 0: 1. */
 char *hv_domain_xml_build(const struct hv_domain_spec *spec);
-/* "kvm" when /dev/kvm can be used, "qemu" (TCG) otherwise. */
+/* "kvm" when /dev/kvm can be used, "qemu" (TCG) otherwise. As root, /dev/kvm
+ * must also be open to its group (not root) or to others, since libvirt runs
+ * QEMU as an unprivileged user. */
 const char *hv_domain_type_default(void);
 
 /* ---- storage ---- */
@@ -136,12 +148,19 @@ int hv_pool_get(struct hv_conn *conn, const char *name, struct hv_pool *out, str
 int hv_pool_for_path(struct hv_conn *conn, const char *path, struct hv_pool *out,
 		     struct sd_err *err);
 /* Defines, builds (mkdir), starts and autostarts a dir pool; an existing
- * pool of that name with that path is fine (idempotent). */
+ * pool of that name with that path is fine (idempotent: it is started if it
+ * is not running). The same name with another folder: SD_ERR_EXISTS; a
+ * relative path: SD_ERR_INVALID. */
 int hv_pool_ensure_dir(struct hv_conn *conn, const char *name, const char *path,
 		       struct sd_err *err);
 /* Destroys and undefines a pool; its folder and files stay. Absent: fine. */
 int hv_pool_remove(struct hv_conn *conn, const char *name, struct sd_err *err);
+/* Refreshes a pool (retried while a volume copy keeps it busy);
+ * SD_ERR_NOT_FOUND when there is no such pool. */
 int hv_pool_refresh(struct hv_conn *conn, const char *name, struct sd_err *err);
+/* Fills out->type and out->path from pool XML (pure; other fields stay as
+ * they are). */
+int hv_pool_parse(const char *xml, struct hv_pool *out, struct sd_err *err);
 
 struct hv_volume {
 	char *name;
@@ -160,9 +179,17 @@ int hv_volume_list(struct hv_conn *conn, const char *pool, struct hv_volume **ou
 int hv_volume_create(struct hv_conn *conn, const char *pool, const char *name,
 		     const char *format, uint64_t capacity, const char *backing,
 		     const char *backing_format, char **path_out, struct sd_err *err);
-/* Deletes the volume at path (by libvirt); an absent one is not an error. */
+/* Deletes the volume at path (by libvirt); an absent one is not an error.
+ * A file the pool has not seen yet is found after a refresh of its pool. */
 int hv_volume_delete_path(struct hv_conn *conn, const char *path, struct sd_err *err);
-/* Builds volume XML (pure; caller frees). */
+/* Replaces the contents of out (old strings freed: zero it before the
+ * first use) with the name, <target><path>, format, backing path, capacity
+ * and allocation (bytes) of volume XML (pure). On error out is unchanged. */
+int hv_volume_parse(const char *xml, struct hv_volume *out, struct sd_err *err);
+void hv_volume_clear(struct hv_volume *v);
+/* Builds volume XML (pure; caller frees): qcow2 always gets compat 1.1;
+ * capacity 0 with a backing file leaves <capacity> out; backing_format
+ * NULL leaves the backing format to libvirt. */
 char *hv_volume_xml_build(const char *name, const char *format, uint64_t capacity,
 			  const char *backing, const char *backing_format);
 
