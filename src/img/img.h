@@ -20,6 +20,38 @@ int img_spawn(const char *const argv[], char **out, char **errout, int *status,
  * "<tool> failed: <first line of its stderr>". out may be NULL. */
 int img_run(const char *const argv[], char **out, struct sd_err *err);
 
+/* img_spawn for long jobs run with -p (qemu-img convert, rebase, commit):
+ * parses the progress on the tool's stdout and calls on_progress (may be
+ * NULL) with a fraction in [0, 1] each time the value changes. When *cancel
+ * (may be NULL) becomes non-zero, the child gets SIGTERM, is reaped, and the
+ * call returns -1 with a "cancelled" error (code SD_ERR_IMG); *status then
+ * holds the reaped status. errout (may be NULL) gets the tool's stderr.
+ * Returns 0 when the program ran to its end (whatever its status). */
+int img_spawn_progress(const char *const argv[], void (*on_progress)(double fraction, void *opaque),
+		       void *opaque, volatile int *cancel, char **errout, int *status,
+		       struct sd_err *err);
+
+/* Incremental parser of `qemu-img -p` output: "    (12.34/100%)" lines ended
+ * by '\r' (or a final '\n'), fed in chunks cut anywhere. */
+struct img_progress_state {
+	void (*on_progress)(double fraction, void *opaque);
+	void *opaque;
+	char line[64]; /* the unfinished line */
+	size_t len;
+	bool overflow; /* the unfinished line is too long to be progress */
+	int last;      /* last value reported, in 1/100 of a percent; -1 before any */
+};
+void img_progress_init(struct img_progress_state *st,
+		       void (*on_progress)(double fraction, void *opaque), void *opaque);
+/* Feeds len bytes; calls st->on_progress for each new value. Returns the
+ * number of calls made. Pure. */
+size_t img_progress_parse(const char *chunk, size_t len, struct img_progress_state *st);
+
+/* path as it may be given to qemu-img / qemu-io: a relative path that they
+ * would read as an option ("-x") or a protocol ("nbd:x", "json:{...}") gets
+ * "./" in front; anything else is returned as is. Caller frees. */
+char *img_path_arg(const char *path);
+
 /* One layer as `qemu-img info --output=json` reports it. */
 struct img_layer {
 	char *filename;
@@ -30,6 +62,7 @@ struct img_layer {
 	char *backing_filename;        /* full-backing-filename, or NULL */
 	char *backing_format;          /* or NULL */
 	bool dirty;
+	char *compat;                  /* qcow2 "1.1" or "0.10"; NULL for other formats */
 };
 
 /* A backing chain, top first, base last. */
