@@ -1,14 +1,13 @@
+/* snapdeck: global options, then the CLI (or, with no command, the console). */
 #include "config.h"
 
-#include <stdio.h>
-
+#include "cli/cli.h"
+#include "hv/hv.h"
 #include "util/i18n.h"
 
 int main(int argc, char **argv)
 {
 	sd_i18n_init();
-	(void)argc;
-	(void)argv;
-	puts(PACKAGE_STRING);
-	return 0;
+	hv_init();
+	return cli_main(argc, argv);
 }

@@ -1,3 +1,11 @@
 # src/cli: sources and unit tests (see Makefile.am)
 noinst_LIBRARIES += src/cli/libsdcli.a
-src_cli_libsdcli_a_SOURCES =
+src_cli_libsdcli_a_SOURCES = \
+	src/cli/cli.c src/cli/cli.h \
+	src/cli/cmd-demo.c \
+	src/cli/cmd-vm.c \
+	src/cli/table.c src/cli/table.h
+
+UNIT_TESTS += tests/unit/test-cli
+tests_unit_test_cli_SOURCES = tests/unit/test-cli.c
+tests_unit_test_cli_LDADD = $(TEST_ALL_LIBS)

@@ -1,3 +1,6 @@
 # src/ctl: sources and unit tests (see Makefile.am)
 noinst_LIBRARIES += src/ctl/libsdctl.a
-src_ctl_libsdctl_a_SOURCES =
+src_ctl_libsdctl_a_SOURCES = \
+	src/ctl/ctl.c src/ctl/ctl.h \
+	src/ctl/demo.c \
+	src/ctl/vm.c

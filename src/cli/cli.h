@@ -1,0 +1,70 @@
+/* The command line: one table of commands drives parsing, --help and the
+ * man page's command list. Each command produces a JSON value; the text and
+ * the --json output are two sinks of that one result. */
+#ifndef SD_CLI_CLI_H
+#define SD_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ctl/ctl.h"
+#include "util/err.h"
+
+struct cli_ctx;
+
+enum cli_opt_kind {
+	CLI_FLAG,   /* --dry-run */
+	CLI_VALUE,  /* --name N */
+	CLI_REPEAT, /* --disk X, given any number of times */
+};
+
+struct cli_opt {
+	const char *name; /* long name without the dashes */
+	enum cli_opt_kind kind;
+	const char *metavar; /* "NAME" for values */
+	const char *help;    /* N_() marked */
+};
+
+struct cli_args {
+	int npos;
+	char **pos;
+	/* options in the order given: name, value (NULL for flags) */
+	size_t nopt;
+	const char **opt_names;
+	const char **opt_values;
+};
+
+/* The value of an option (the last one given), or NULL. */
+const char *cli_arg(const struct cli_args *a, const char *name);
+bool cli_flag(const struct cli_args *a, const char *name);
+
+struct cli_cmd {
+	const char *words;   /* "vm list" */
+	const char *usage;   /* "VM [--dir DIR]" */
+	const char *summary; /* N_() marked */
+	int min_pos, max_pos;
+	const struct cli_opt *opts; /* terminated by a NULL name; may be NULL */
+	bool no_ctl;                /* runs without a libvirt connection */
+	/* Does the work; on success *out holds the result (owned by the caller). */
+	int (*run)(struct cli_ctx *ctx, const struct cli_args *a, json_t **out,
+		   struct sd_err *err);
+	/* The text sink: prints the result for people. */
+	void (*print)(const json_t *out, FILE *fp);
+};
+
+/* The controller, opened on first use with the global options. */
+struct ctl *cli_ctl(struct cli_ctx *ctx, struct sd_err *err);
+/* A JSON string; bytes that are not UTF-8 become U+FFFD; NULL gives null. */
+json_t *cli_json_str(const char *s);
+/* A progress line for people (stderr, not with --json). */
+void cli_say(const char *line, void *opaque);
+
+/* The command families, each in its cmd-<family>.c, ending with a NULL words. */
+extern const struct cli_cmd cli_cmds_vm[];
+extern const struct cli_cmd cli_cmds_demo[];
+
+/* The whole CLI: global options, then a command. Returns the exit status. */
+int cli_main(int argc, char **argv);
+
+#endif

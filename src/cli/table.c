@@ -1,0 +1,114 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "cli/table.h"
+#include "util/auto.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+struct cli_table {
+	size_t ncols;
+	size_t nrows, cap; /* rows include the header row */
+	char **cells;      /* nrows * ncols */
+};
+
+static char *sanitize(const char *s)
+{
+	struct sd_buf b = SD_BUF_INIT;
+
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+		sd_buf_addc(&b, (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p);
+	return sd_buf_steal(&b);
+}
+
+/* Display width of a UTF-8 string; invalid bytes count one cell each. */
+static size_t display_width(const char *s)
+{
+	mbstate_t st;
+	size_t w = 0;
+	const char *p = s;
+	size_t left = strlen(s);
+
+	memset(&st, 0, sizeof(st));
+	while (left > 0) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, p, left, &st);
+		if (r == (size_t)-1 || r == (size_t)-2) {
+			memset(&st, 0, sizeof(st));
+			w++;
+			p++;
+			left--;
+			continue;
+		}
+		if (r == 0)
+			break;
+		int cw = wcwidth(wc);
+		w += cw > 0 ? (size_t)cw : 0;
+		p += r;
+		left -= r;
+	}
+	return w;
+}
+
+struct cli_table *cli_table_new(size_t ncols, const char *const *headers)
+{
+	struct cli_table *t = sd_calloc(1, sizeof(*t));
+
+	t->ncols = ncols;
+	cli_table_add(t, headers);
+	return t;
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	sd_grow(&t->cells, &t->cap, (t->nrows + 1) * t->ncols, sizeof(*t->cells));
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = sanitize(cells[c]);
+	t->nrows++;
+}
+
+void cli_table_print(const struct cli_table *t, FILE *fp)
+{
+	SD_AUTOFREE size_t *width = sd_calloc(t->ncols, sizeof(size_t));
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t w = display_width(t->cells[r * t->ncols + c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		size_t pending = 0;
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			if (c > 0)
+				pending += 2;
+			if (*cell) {
+				fprintf(fp, "%*s%s", (int)pending, "", cell);
+				pending = 0;
+			}
+			pending += width[c] - display_width(cell);
+		}
+		fputc('\n', fp);
+	}
+}
+
+void cli_table_free(struct cli_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+void cli_print_safe(FILE *fp, const char *s)
+{
+	SD_AUTOFREE char *clean = sanitize(s);
+
+	fputs(clean, fp);
+}

@@ -1,0 +1,335 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+#include "img/img.h"
+#include "util/i18n.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+#define GiB (1024ULL * 1024 * 1024)
+#define MiB (1024ULL * 1024)
+
+const struct ctl_demo_vm ctl_demo_vms[] = {
+	{ "web", 2, 1024, 2, { { "vda", 2 * GiB, 0x11 }, { "vdb", 1 * GiB, 0x12 } } },
+	{ "db", 2, 2048, 3,
+	  { { "vda", 2 * GiB, 0x21 }, { "vdb", 1 * GiB, 0x22 }, { "vdc", 1 * GiB, 0x23 } } },
+	{ "build", 1, 512, 1, { { "vda", 2 * GiB, 0x31 } } },
+};
+const size_t ctl_demo_nvms = SD_N_ELEMENTS(ctl_demo_vms);
+
+/* A few MiB of data per disk, at the start and further in, so that content
+ * checks of later operations mean something. */
+const uint64_t ctl_demo_regions[][2] = {
+	{ 0, 2 * MiB },
+	{ 512 * MiB, 1 * MiB },
+};
+const size_t ctl_demo_nregions = SD_N_ELEMENTS(ctl_demo_regions);
+
+struct demo_names {
+	char *prefix;
+	char *pool;
+	char *dir;
+};
+
+static void names_clear(struct demo_names *n)
+{
+	free(n->prefix);
+	free(n->pool);
+	free(n->dir);
+}
+
+static bool prefix_valid(const char *p)
+{
+	size_t len = strlen(p);
+
+	if (len == 0 || len > 32 || p[0] == '-' || p[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-_", p[i]))
+			return false;
+	return true;
+}
+
+static int demo_names(const struct ctl_demo_options *o, struct demo_names *n, struct sd_err *err)
+{
+	const char *prefix = o && o->prefix ? o->prefix : "demo";
+
+	if (!prefix_valid(prefix)) {
+		sd_err_set(err, SD_ERR_INVALID,
+			   _("demo prefix '%s' is not valid (a-z, 0-9, '-' and '_', at most 32)"),
+			   prefix);
+		return -1;
+	}
+	n->prefix = sd_strdup(prefix);
+	n->pool = sd_asprintf("snapdeck-%s", prefix);
+	if (o && o->dir) {
+		if (o->dir[0] != '/') {
+			sd_err_set(err, SD_ERR_INVALID, _("demo folder '%s' must be an absolute path"),
+				   o->dir);
+			return -1;
+		}
+		n->dir = sd_strdup(o->dir);
+	} else {
+		n->dir = sd_asprintf("/var/lib/snapdeck/%s", prefix);
+	}
+	return 0;
+}
+
+static void say(ctl_say_fn fn, void *opaque, const char *line)
+{
+	if (fn)
+		fn(line, opaque);
+}
+
+static bool volume_exists(const struct hv_volume *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sd_str_eq(v[i].name, name))
+			return true;
+	return false;
+}
+
+/* Creates one demo disk and writes its patterns; a disk whose data could not
+ * be written is removed again, so a later run starts it afresh. */
+static int make_disk(struct ctl *ctl, const struct demo_names *n, const char *volname,
+		     const struct ctl_demo_disk *dd, struct sd_err *err)
+{
+	SD_AUTOFREE char *path = NULL;
+
+	if (hv_volume_create(ctl->hv, n->pool, volname, "qcow2", dd->size, NULL, NULL, &path,
+			     err) < 0)
+		return -1;
+	for (size_t r = 0; r < ctl_demo_nregions; r++) {
+		if (img_write_pattern(path, "qcow2", dd->pattern, ctl_demo_regions[r][0],
+				      ctl_demo_regions[r][1], err) < 0) {
+			hv_volume_delete_path(ctl->hv, path, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn sayfn,
+		   void *opaque, struct sd_err *err)
+{
+	struct demo_names n = { 0 };
+	struct hv_volume *vols = NULL;
+	size_t nvols = 0;
+	int ret = -1;
+
+	if (demo_names(o, &n, err) < 0)
+		goto out;
+	if (ctl->readonly || !ctl->cat) {
+		sd_err_set(err, SD_ERR_STATE, _("demo setup needs a writable connection"));
+		goto out;
+	}
+	if (hv_pool_ensure_dir(ctl->hv, n.pool, n.dir, err) < 0)
+		goto out;
+	{
+		SD_AUTOFREE char *line = sd_asprintf(_("pool %s at %s"), n.pool, n.dir);
+		say(sayfn, opaque, line);
+	}
+	if (hv_volume_list(ctl->hv, n.pool, &vols, &nvols, err) < 0)
+		goto out;
+
+	for (size_t v = 0; v < ctl_demo_nvms; v++) {
+		const struct ctl_demo_vm *dv = &ctl_demo_vms[v];
+		SD_AUTOFREE char *name = sd_asprintf("%s-%s", n.prefix, dv->suffix);
+		SD_AUTOFREE char *xml = NULL;
+		SD_AUTO(hv_domain) *dom = NULL;
+		struct sd_err lerr = SD_ERR_INIT;
+		struct hv_domain_spec spec = { 0 };
+		char *paths[3] = { NULL, NULL, NULL };
+		int64_t vm_id;
+		int rc = 0;
+
+		for (size_t d = 0; d < dv->ndisks && rc == 0; d++) {
+			SD_AUTOFREE char *volname =
+				sd_asprintf("%s-%s.qcow2", name, dv->disks[d].target);
+			paths[d] = sd_asprintf("%s/%s", n.dir, volname);
+			if (volume_exists(vols, nvols, volname))
+				continue;
+			rc = make_disk(ctl, &n, volname, &dv->disks[d], err);
+		}
+		if (rc == 0) {
+			dom = hv_domain_lookup(ctl->hv, name, &lerr);
+			if (!dom && lerr.code != SD_ERR_NOT_FOUND) {
+				sd_err_set(err, lerr.code, "%s", lerr.msg);
+				rc = -1;
+			}
+		}
+		if (rc == 0 && !dom) {
+			spec.name = name;
+			spec.type = hv_domain_type_default();
+			spec.vcpus = dv->vcpus;
+			spec.memory_kib = dv->memory_mib * 1024;
+			spec.description = "snapdeck demo VM";
+			spec.ndisks = dv->ndisks;
+			for (size_t d = 0; d < dv->ndisks; d++) {
+				spec.disks[d].target = dv->disks[d].target;
+				spec.disks[d].path = paths[d];
+				spec.disks[d].format = "qcow2";
+			}
+			xml = hv_domain_xml_build(&spec);
+			rc = hv_domain_define(ctl->hv, xml, err);
+			if (rc == 0)
+				dom = hv_domain_lookup(ctl->hv, name, err);
+			if (!dom)
+				rc = -1;
+		}
+		for (size_t d = 0; d < 3; d++)
+			free(paths[d]);
+		if (rc < 0)
+			goto out;
+		if (catalog_begin(ctl->cat, err) < 0)
+			goto out;
+		if (catalog_vm_register(ctl->cat, ctl->host_id, dom->uuid, dom->name, &vm_id,
+					err) < 0) {
+			catalog_rollback(ctl->cat);
+			goto out;
+		}
+		for (size_t d = 0; d < dv->ndisks; d++) {
+			SD_AUTOFREE char *id = NULL;
+			if (catalog_disk_ensure(ctl->cat, vm_id, dv->disks[d].target, &id, err) < 0) {
+				catalog_rollback(ctl->cat);
+				goto out;
+			}
+		}
+		if (catalog_commit(ctl->cat, err) < 0)
+			goto out;
+		{
+			SD_AUTOFREE char *line = sd_asprintf(
+				P_("VM %s with %zu disk", "VM %s with %zu disks", dv->ndisks), name,
+				dv->ndisks);
+			say(sayfn, opaque, line);
+		}
+	}
+	catalog_event_add(ctl->cat, NULL, "demo", CATALOG_INFO, _("demo host set up"), NULL);
+	ret = 0;
+out:
+	hv_volumes_free(vols, nvols);
+	names_clear(&n);
+	return ret;
+}
+
+/* True when every disk of the domain lives in dir: only then is it ours. */
+static bool domain_in_dir(const struct hv_domain *dom, const char *dir)
+{
+	char real_dir[PATH_MAX];
+	size_t len;
+
+	if (!realpath(dir, real_dir))
+		snprintf(real_dir, sizeof(real_dir), "%s", dir);
+	len = strlen(real_dir);
+	for (size_t i = 0; i < dom->ndisks; i++) {
+		const struct hv_disk *d = &dom->disks[i];
+		if (!d->source)
+			continue;
+		if (strncmp(d->source, real_dir, len) != 0 && strncmp(d->source, dir, strlen(dir)) != 0)
+			return false;
+	}
+	return true;
+}
+
+int ctl_demo_teardown(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn sayfn,
+		      void *opaque, struct sd_err *err)
+{
+	struct demo_names n = { 0 };
+	struct hv_pool pool = { 0 };
+	struct hv_volume *vols = NULL;
+	size_t nvols = 0;
+	int have_pool, ret = -1;
+	const char *dir;
+
+	if (demo_names(o, &n, err) < 0)
+		goto out;
+	if (ctl->readonly || !ctl->cat) {
+		sd_err_set(err, SD_ERR_STATE, _("demo teardown needs a writable connection"));
+		goto out;
+	}
+	have_pool = hv_pool_get(ctl->hv, n.pool, &pool, err);
+	if (have_pool < 0)
+		goto out;
+	dir = have_pool && pool.path ? pool.path : n.dir;
+
+	for (size_t v = 0; v < ctl_demo_nvms; v++) {
+		SD_AUTOFREE char *name = sd_asprintf("%s-%s", n.prefix, ctl_demo_vms[v].suffix);
+		struct sd_err lerr = SD_ERR_INIT;
+		SD_AUTO(hv_domain) *dom = hv_domain_lookup(ctl->hv, name, &lerr);
+
+		if (!dom) {
+			if (lerr.code != SD_ERR_NOT_FOUND) {
+				sd_err_set(err, lerr.code, "%s", lerr.msg);
+				goto out;
+			}
+			continue;
+		}
+		if (!domain_in_dir(dom, dir)) {
+			SD_AUTOFREE char *line = sd_asprintf(
+				_("VM %s is not a demo VM (its disks are outside %s): kept"), name, dir);
+			say(sayfn, opaque, line);
+			continue;
+		}
+		if (hv_domain_remove(ctl->hv, dom->uuid, err) < 0)
+			goto out;
+		if (catalog_vm_delete(ctl->cat, ctl->host_id, dom->uuid, err) < 0)
+			goto out;
+		{
+			SD_AUTOFREE char *line = sd_asprintf(_("VM %s removed"), name);
+			say(sayfn, opaque, line);
+		}
+	}
+
+	if (have_pool) {
+		size_t left = 0;
+
+		if (hv_volume_list(ctl->hv, n.pool, &vols, &nvols, err) < 0)
+			goto out;
+		for (size_t i = 0; i < nvols; i++) {
+			bool ours = false;
+			for (size_t v = 0; v < ctl_demo_nvms && !ours; v++)
+				for (size_t d = 0; d < ctl_demo_vms[v].ndisks && !ours; d++) {
+					SD_AUTOFREE char *volname =
+						sd_asprintf("%s-%s-%s.qcow2", n.prefix,
+							    ctl_demo_vms[v].suffix,
+							    ctl_demo_vms[v].disks[d].target);
+					ours = sd_str_eq(vols[i].name, volname);
+				}
+			if (!ours) {
+				left++;
+				continue;
+			}
+			if (hv_volume_delete_path(ctl->hv, vols[i].path, err) < 0)
+				goto out;
+		}
+		if (left > 0) {
+			SD_AUTOFREE char *line = sd_asprintf(
+				_("pool %s still holds %zu other volumes: kept"), n.pool, left);
+			say(sayfn, opaque, line);
+		} else {
+			if (hv_pool_remove(ctl->hv, n.pool, err) < 0)
+				goto out;
+			if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY) {
+				SD_AUTOFREE char *line =
+					sd_asprintf(_("folder %s could not be removed"), dir);
+				say(sayfn, opaque, line);
+			}
+			SD_AUTOFREE char *line = sd_asprintf(_("pool %s removed"), n.pool);
+			say(sayfn, opaque, line);
+		}
+	}
+	catalog_event_add(ctl->cat, NULL, "demo", CATALOG_INFO, _("demo host torn down"), NULL);
+	ret = 0;
+out:
+	hv_volumes_free(vols, nvols);
+	hv_pool_clear(&pool);
+	names_clear(&n);
+	return ret;
+}
