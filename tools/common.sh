@@ -47,6 +47,12 @@ sd_build() {
 
 # Makes sure libvirtd (and virtlogd) answer on qemu:///system.
 sd_start_libvirtd() {
+	# Without udev (containers, CI) /dev/kvm stays root-only: QEMU (user
+	# libvirt-qemu, group kvm) cannot use it, and libvirt then probes QEMU
+	# anew on every define (30-50 s each). Give it Debian's udev permissions.
+	if [[ -c /dev/kvm ]] && getent group kvm >/dev/null; then
+		chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
+	fi
 	if virsh -q -c qemu:///system uri >/dev/null 2>&1; then
 		return 0
 	fi

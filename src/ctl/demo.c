@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -116,6 +117,26 @@ static int make_disk(struct ctl *ctl, const struct demo_names *n, const char *vo
 	return 0;
 }
 
+/* QEMU runs as its own user: it must be able to walk into the default demo
+ * folder's parent, which also holds the catalog (0600, so traversal alone
+ * shows nothing). */
+static int open_default_parent(struct sd_err *err)
+{
+	static const char parent[] = "/var/lib/snapdeck";
+	struct stat st;
+
+	if (mkdir(parent, 0711) < 0 && errno != EEXIST) {
+		sd_err_set(err, SD_ERR_IO, _("cannot make folder %s: %s"), parent, strerror(errno));
+		return -1;
+	}
+	if (stat(parent, &st) == 0 && (st.st_mode & 0011) != 0011 && chmod(parent, (st.st_mode & 07777) | 0011) < 0) {
+		sd_err_set(err, SD_ERR_IO, _("cannot open folder %s to QEMU: %s"), parent,
+			   strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn sayfn,
 		   void *opaque, struct sd_err *err)
 {
@@ -130,6 +151,8 @@ int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn
 		sd_err_set(err, SD_ERR_STATE, _("demo setup needs a writable connection"));
 		goto out;
 	}
+	if (!(o && o->dir) && open_default_parent(err) < 0)
+		goto out;
 	if (hv_pool_ensure_dir(ctl->hv, n.pool, n.dir, err) < 0)
 		goto out;
 	{
