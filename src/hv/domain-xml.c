@@ -1,5 +1,6 @@
-/* Domain XML: parsing what libvirt gives into struct hv_domain, and building
- * a minimal definition for new domains. Pure: no libvirt calls. */
+/* Domain XML: parsing what libvirt gives into struct hv_domain, building a
+ * minimal definition for new domains, and rewriting the disks of a
+ * definition. Pure: no libvirt calls. */
 #include "config.h"
 
 #include <ctype.h>
@@ -49,6 +50,7 @@ void hv_domain_free(struct hv_domain *dom)
 	for (size_t i = 0; i < dom->nnics; i++)
 		nic_clear(&dom->nics[i]);
 	free(dom->nics);
+	free(dom->description);
 	free(dom->xml);
 	free(dom);
 }
@@ -162,6 +164,23 @@ static void parse_nic(const xmlNode *n, struct hv_nic *nic)
 		nic->source = hv_xml_prop(src, attrs[i]);
 }
 
+/* The text of node exactly as it is (not trimmed: a description is the
+ * user's), or NULL for a NULL node. */
+static char *raw_text(const xmlNode *node)
+{
+	xmlChar *v;
+	char *s;
+
+	if (!node)
+		return NULL;
+	v = xmlNodeGetContent(node);
+	if (!v)
+		return sd_strdup("");
+	s = sd_strdup((const char *)v);
+	xmlFree(v);
+	return s;
+}
+
 static int parse_root(const xmlNode *root, struct hv_domain *dom, struct sd_err *err)
 {
 	SD_AUTOFREE char *uuid = NULL;
@@ -180,6 +199,7 @@ static int parse_root(const xmlNode *root, struct hv_domain *dom, struct sd_err 
 		sd_err_set(err, SD_ERR_INVALID, _("invalid domain XML: no <name>"));
 		return -1;
 	}
+	dom->description = raw_text(hv_xml_child(root, "description"));
 	uuid = hv_xml_text(hv_xml_child(root, "uuid"));
 	if (uuid && !uuid_normalize(uuid, dom->uuid)) {
 		sd_err_set(err, SD_ERR_INVALID, _("invalid domain XML: bad UUID '%s'"), uuid);
@@ -358,4 +378,334 @@ char *hv_domain_xml_build(const struct hv_domain_spec *spec)
 	n = hv_xml_add(devices, "memballoon", NULL);
 	hv_xml_set(n, "model", "none");
 	return hv_xml_dump(doc);
+}
+
+/* ---- rewriting a definition's disks ---- */
+
+static bool is_element(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static bool is_blank_text(const xmlNode *n)
+{
+	return n && n->type == XML_TEXT_NODE && xmlIsBlankNode((xmlNode *)n);
+}
+
+/* True when n is a <disk> whose <target dev> is target. */
+static bool disk_has_target(const xmlNode *n, const char *target)
+{
+	const xmlNode *t;
+	xmlChar *dev;
+	bool same;
+
+	if (!is_element(n, "disk"))
+		return false;
+	t = hv_xml_child(n, "target");
+	if (!t)
+		return false;
+	dev = xmlGetNoNsProp(t, (const xmlChar *)"dev");
+	same = dev && strcmp((const char *)dev, target) == 0;
+	xmlFree(dev);
+	return same;
+}
+
+static xmlNode *find_disk(const xmlNode *devices, const char *target)
+{
+	for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next)
+		if (disk_has_target(n, target))
+			return n;
+	return NULL;
+}
+
+static xmlNode *new_node(xmlDoc *doc, const char *name)
+{
+	xmlNode *n = xmlNewDocNode(doc, NULL, (const xmlChar *)name, NULL);
+
+	if (!n)
+		sd_oom();
+	return n;
+}
+
+static xmlNode *copy_node(const xmlNode *n, xmlDoc *doc)
+{
+	xmlNode *c = xmlDocCopyNode((xmlNode *)n, doc, 1);
+
+	if (!c)
+		sd_oom();
+	return c;
+}
+
+/* Puts node right after ref, with a copy of the indentation in front of ref
+ * in front of it too, so that the output keeps its layout. */
+static void insert_after(xmlNode *ref, xmlNode *node)
+{
+	if (is_blank_text(ref->prev)) {
+		/* libxml2 may merge a text node into a neighbour and free it:
+		 * what it returns is the node in the tree */
+		ref = xmlAddNextSibling(ref, copy_node(ref->prev, ref->doc));
+		if (!ref)
+			sd_oom();
+	}
+	if (!xmlAddNextSibling(ref, node))
+		sd_oom();
+}
+
+/* Makes node the first element child of parent (after the indentation in
+ * front of the first one, which is copied in front of that one). */
+static void insert_first(xmlNode *parent, xmlNode *node)
+{
+	xmlNode *first = parent->children;
+
+	if (!first) {
+		if (!xmlAddChild(parent, node))
+			sd_oom();
+	} else if (is_blank_text(first) && first->next) {
+		xmlNode *ws = copy_node(first, parent->doc);
+
+		if (!xmlAddNextSibling(first, node) || !xmlAddNextSibling(node, ws))
+			sd_oom();
+	} else if (!xmlAddPrevSibling(first, node)) {
+		sd_oom();
+	}
+}
+
+/* Unlinks and frees node, and the indentation in front of it. */
+static void remove_node(xmlNode *node)
+{
+	xmlNode *ws = node->prev;
+
+	if (is_blank_text(ws)) {
+		xmlUnlinkNode(ws);
+		xmlFreeNode(ws);
+	}
+	xmlUnlinkNode(node);
+	xmlFreeNode(node);
+}
+
+static void remove_children(xmlNode *node)
+{
+	while (node->children) {
+		xmlNode *c = node->children;
+
+		xmlUnlinkNode(c);
+		xmlFreeNode(c);
+	}
+}
+
+/* Replaces the content of node with text, taken literally (escaped on
+ * output; '&' is not an entity reference here). */
+static void set_text(xmlNode *node, const char *text)
+{
+	xmlNode *t;
+
+	remove_children(node);
+	t = xmlNewDocText(node->doc, (const xmlChar *)text);
+	if (!t || !xmlAddChild(node, t))
+		sd_oom();
+}
+
+/* The child element name of parent; when there is none, a new one placed
+ * after the element after, or first when after is NULL. */
+static xmlNode *child_or_new(xmlNode *parent, const char *name, xmlNode *after)
+{
+	xmlNode *n = hv_xml_child(parent, name);
+
+	if (n)
+		return n;
+	n = new_node(parent->doc, name);
+	if (after)
+		insert_after(after, n);
+	else
+		insert_first(parent, n);
+	return n;
+}
+
+/* Removes every <backingStore> below node (nested ones go with theirs). */
+static void remove_backing_stores(xmlNode *node)
+{
+	xmlNode *next;
+
+	for (xmlNode *c = node->children; c; c = next) {
+		next = c->next;
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_element(c, "backingStore")) {
+			remove_node(c);
+			continue;
+		}
+		remove_backing_stores(c);
+	}
+}
+
+static int set_source(xmlNode *devices, const struct hv_disk_source *s, struct sd_err *err)
+{
+	xmlNode *disk, *driver, *src;
+
+	if (!s->target || !*s->target || !s->path || !*s->path || !s->format || !*s->format) {
+		sd_err_set(err, SD_ERR_INVALID,
+			   _("disk %s: a new source needs a path and a format"),
+			   s->target ? s->target : "");
+		return -1;
+	}
+	disk = find_disk(devices, s->target);
+	if (!disk) {
+		sd_err_set(err, SD_ERR_INVALID, _("no disk %s in the configuration"), s->target);
+		return -1;
+	}
+	hv_xml_set(disk, "type", "file");
+	driver = child_or_new(disk, "driver", NULL);
+	hv_xml_set(driver, "name", "qemu");
+	hv_xml_set(driver, "type", s->format);
+	src = child_or_new(disk, "source", driver);
+	while (src->properties)
+		xmlRemoveProp(src->properties);
+	remove_children(src);
+	hv_xml_set(src, "file", s->path);
+	remove_backing_stores(disk);
+	return 0;
+}
+
+/* Copies the disk of imp->from_xml into devices, in place of the disk with
+ * the same target or after the last disk. */
+static int import_disk(xmlNode *devices, const struct hv_disk_import *imp, struct sd_err *err)
+{
+	struct sd_err perr = SD_ERR_INIT;
+	SD_AUTO(xml_doc) *from = NULL;
+	xmlNode *root, *src, *old, *copy, *last = NULL;
+
+	if (!imp->target || !*imp->target) {
+		sd_err_set(err, SD_ERR_INVALID, _("a disk to copy needs a target"));
+		return -1;
+	}
+	from = hv_xml_read(imp->from_xml, &perr);
+	if (!from) {
+		sd_err_set(err, perr.code, _("invalid domain XML to copy disk %s from: %s"),
+			   imp->target, perr.msg);
+		return -1;
+	}
+	root = xmlDocGetRootElement(from);
+	src = is_element(root, "domain") ? find_disk(hv_xml_child(root, "devices"), imp->target)
+					 : NULL;
+	if (!src) {
+		sd_err_set(err, SD_ERR_INVALID,
+			   _("no disk %s in the configuration to copy it from"), imp->target);
+		return -1;
+	}
+	copy = copy_node(src, devices->doc);
+	old = find_disk(devices, imp->target);
+	if (old) {
+		xmlReplaceNode(old, copy);
+		xmlFreeNode(old);
+		return 0;
+	}
+	for (xmlNode *n = devices->children; n; n = n->next)
+		if (is_element(n, "disk"))
+			last = n;
+	if (!last)
+		last = hv_xml_child(devices, "emulator");
+	if (last)
+		insert_after(last, copy);
+	else
+		insert_first(devices, copy);
+	return 0;
+}
+
+char *hv_domain_xml_edit(const char *xml, const char *name, const char *uuid,
+			 const struct hv_disk_source *sources, size_t nsources,
+			 const char *const *remove, size_t nremove,
+			 const struct hv_disk_import *imports, size_t nimports, struct sd_err *err)
+{
+	struct sd_err perr = SD_ERR_INIT;
+	SD_AUTO(xml_doc) *doc = hv_xml_read(xml, &perr);
+	xmlNode *root, *devices;
+	char canon[37];
+
+	if (!doc) {
+		sd_err_set(err, perr.code, _("invalid domain XML: %s"), perr.msg);
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!is_element(root, "domain")) {
+		sd_err_set(err, SD_ERR_INVALID, _("invalid domain XML: root element is <%s>"),
+			   (const char *)root->name);
+		return NULL;
+	}
+	if (name && !*name) {
+		sd_err_set(err, SD_ERR_INVALID, _("empty domain name"));
+		return NULL;
+	}
+	if (uuid && !uuid_normalize(uuid, canon)) {
+		sd_err_set(err, SD_ERR_INVALID, _("invalid UUID '%s'"), uuid);
+		return NULL;
+	}
+	if (name)
+		set_text(child_or_new(root, "name", NULL), name);
+	if (uuid)
+		set_text(child_or_new(root, "uuid", hv_xml_child(root, "name")), canon);
+
+	devices = hv_xml_child(root, "devices");
+	if (!devices && nimports > 0)
+		devices = hv_xml_add(root, "devices", NULL);
+	for (size_t i = 0; i < nimports; i++)
+		if (import_disk(devices, &imports[i], err) < 0)
+			return NULL;
+	for (size_t i = 0; i < nremove; i++) {
+		xmlNode *disk;
+
+		if (!remove[i])
+			continue;
+		while ((disk = find_disk(devices, remove[i])) != NULL)
+			remove_node(disk);
+	}
+	for (size_t i = 0; i < nimports; i++) {
+		if (!find_disk(devices, imports[i].target)) {
+			sd_err_set(err, SD_ERR_INVALID, _("no disk %s in the configuration"),
+				   imports[i].target);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < nsources; i++)
+		if (set_source(devices, &sources[i], err) < 0)
+			return NULL;
+	return hv_xml_dump(doc);
+}
+
+char **hv_domain_xml_disk_targets(const char *xml, struct sd_err *err)
+{
+	struct sd_err perr = SD_ERR_INIT;
+	SD_AUTO(xml_doc) *doc = hv_xml_read(xml, &perr);
+	const xmlNode *root, *devices;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!doc) {
+		sd_err_set(err, perr.code, _("invalid domain XML: %s"), perr.msg);
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!is_element(root, "domain")) {
+		sd_err_set(err, SD_ERR_INVALID, _("invalid domain XML: root element is <%s>"),
+			   (const char *)root->name);
+		return NULL;
+	}
+	devices = hv_xml_child(root, "devices");
+	sd_grow(&v, &cap, 1, sizeof(*v)); /* zeroed: an empty vector */
+	for (const xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+		SD_AUTOFREE char *device = NULL;
+		char *target;
+
+		if (!is_element(c, "disk"))
+			continue;
+		device = hv_xml_prop(c, "device");
+		if (device && strcmp(device, "disk") != 0)
+			continue; /* libvirt's default device is "disk" */
+		target = hv_xml_prop(hv_xml_child(c, "target"), "dev");
+		if (!target)
+			continue;
+		sd_grow(&v, &cap, n + 2, sizeof(*v));
+		v[n++] = target;
+		v[n] = NULL;
+	}
+	return v;
 }

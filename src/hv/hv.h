@@ -77,7 +77,8 @@ struct hv_domain {
 	size_t ndisks;
 	struct hv_nic *nics;
 	size_t nnics;
-	char *xml; /* the XML it was parsed from */
+	char *description; /* the <description> text as it is, or NULL */
+	char *xml;	   /* the XML it was parsed from */
 };
 void hv_domain_free(struct hv_domain *dom);
 SD_DEFINE_AUTO(hv_domain, struct hv_domain, hv_domain_free)
@@ -128,6 +129,38 @@ char *hv_domain_xml_build(const struct hv_domain_spec *spec);
  * must also be open to its group (not root) or to others, since libvirt runs
  * QEMU as an unprivileged user. */
 const char *hv_domain_type_default(void);
+
+/* One disk's new source for hv_domain_xml_edit. */
+struct hv_disk_source {
+	const char *target; /* "vda" */
+	const char *path;   /* new file path */
+	const char *format; /* "qcow2", "raw" */
+};
+/* A disk element to copy in from another domain XML (a snapshot's). */
+struct hv_disk_import {
+	const char *target;
+	const char *from_xml; /* domain XML that has a <disk> with that target */
+};
+/* Rewrites domain XML (pure; caller frees the result): sets <name> and <uuid>
+ * when given (NULL keeps them); for each source, the <disk> with that target
+ * gets type='file', <source file='path'/> (other source attributes and child
+ * elements of <source> dropped), <driver type='format'/> (name='qemu' kept or
+ * added), and every <backingStore> element inside that disk is removed; the
+ * disks whose targets are in remove[] are deleted; the disks of imports[] are
+ * copied from their from_xml (replacing a disk with the same target, or
+ * appended after the last <disk> in <devices>) before the sources are
+ * applied. A target named in sources or imports that ends up absent is an
+ * error (SD_ERR_INVALID, "no disk vdb in the configuration"). Devices other
+ * than those disks are untouched. The XML declaration is not emitted.
+ * Order: imports, then removals (so a target both imported and removed is
+ * that error), then sources; removing an absent target is fine. */
+char *hv_domain_xml_edit(const char *xml, const char *name, const char *uuid,
+			 const struct hv_disk_source *sources, size_t nsources,
+			 const char *const *remove, size_t nremove,
+			 const struct hv_disk_import *imports, size_t nimports, struct sd_err *err);
+/* The disk targets of device type "disk" in a domain XML, in document order,
+ * NULL-terminated (caller frees with sd_strv_free). NULL on bad XML. */
+char **hv_domain_xml_disk_targets(const char *xml, struct sd_err *err);
 
 /* ---- storage ---- */
 

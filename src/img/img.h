@@ -93,4 +93,25 @@ int img_write_pattern(const char *path, const char *format, int pattern, uint64_
 int img_read_pattern(const char *path, const char *format, int pattern, uint64_t offset,
 		     uint64_t len, struct sd_err *err);
 
+/* ---- chain surgery on images no VM has open (chain-ops.c) ---- */
+
+/* Bytes of data the top file itself holds (not its backing chain): the sum
+ * of `qemu-img map --output=json` extents with depth 0 and present true
+ * (zeroed clusters count: they hide the backing file's data; a raw file
+ * counts whole). */
+int img_allocated_top(const char *path, const char *format, uint64_t *bytes, struct sd_err *err);
+/* qemu-img commit -q -d -f FMT -- TOP: writes TOP's data into its direct
+ * backing file and leaves TOP as it was (never -b: see LIBVIRT-NOTES). Only
+ * safe when that backing file has no other child. */
+int img_commit(const char *top, const char *format, struct sd_err *err);
+/* qemu-img rebase -q -f FMT [-u] -F BFMT -b BACKING -- TOP; backing NULL
+ * makes TOP standalone (-b "", no -F; backing_format ignored). safe=false
+ * adds -u (metadata only: the backing name changes, no data is copied). */
+int img_rebase(const char *top, const char *format, const char *backing, const char *backing_format,
+	       bool safe, struct sd_err *err);
+/* qemu-img compare -q -f FMT1 -F FMT2 -- A B: 1 identical (guest view), 0
+ * differ, -1 error (exit status 2 and above). */
+int img_compare(const char *a, const char *format_a, const char *b, const char *format_b,
+		struct sd_err *err);
+
 #endif

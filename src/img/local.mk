@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/img/libsdimg.a
 src_img_libsdimg_a_SOURCES = \
 	src/img/img.h src/img/img-priv.h \
+	src/img/chain-ops.c \
 	src/img/info.c \
 	src/img/spawn.c \
 	src/img/tools.c

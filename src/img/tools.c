@@ -33,7 +33,7 @@ char *img_path_arg(const char *path)
 
 /* A format name goes on the command line as an option's value: letters and
  * digits only ("qcow2", "raw"). */
-static bool format_ok(const char *format)
+bool img_format_ok(const char *format)
 {
 	if (!format || !*format)
 		return false;
@@ -43,13 +43,13 @@ static bool format_ok(const char *format)
 	return true;
 }
 
-static int check_target(const char *path, const char *format, struct sd_err *err)
+int img_check_target(const char *path, const char *format, struct sd_err *err)
 {
 	if (!path || !*path) {
 		sd_err_set(err, SD_ERR_INVALID, _("no image path given"));
 		return -1;
 	}
-	if (!format_ok(format)) {
+	if (!img_format_ok(format)) {
 		sd_err_set(err, SD_ERR_INVALID, _("invalid image format '%s' for %s"),
 			   format ? format : "", path);
 		return -1;
@@ -66,13 +66,13 @@ int img_create(const char *path, const char *format, uint64_t size, const char *
 	const char *argv[16];
 	size_t n = 0;
 
-	if (check_target(path, format, err) < 0)
+	if (img_check_target(path, format, err) < 0)
 		return -1;
 	if (backing && !*backing) {
 		sd_err_set(err, SD_ERR_INVALID, _("empty backing file name for %s"), path);
 		return -1;
 	}
-	if (backing && !format_ok(backing_format)) {
+	if (backing && !img_format_ok(backing_format)) {
 		sd_err_set(err, SD_ERR_INVALID, _("invalid format '%s' of backing file %s"),
 			   backing_format ? backing_format : "", backing);
 		return -1;
@@ -114,7 +114,7 @@ int img_check(const char *path, const char *format, struct sd_err *err)
 	SD_AUTOFREE char *line = NULL;
 	int status;
 
-	if (check_target(path, format, err) < 0)
+	if (img_check_target(path, format, err) < 0)
 		return -1;
 	arg = img_path_arg(path);
 	const char *argv[] = {"qemu-img", "check", "-q", "-f", format, "--", arg, NULL};
@@ -167,7 +167,7 @@ int img_write_pattern(const char *path, const char *format, int pattern, uint64_
 	SD_AUTOFREE char *arg = NULL;
 	char cmd[96];
 
-	if (check_target(path, format, err) < 0 ||
+	if (img_check_target(path, format, err) < 0 ||
 	    io_command(cmd, sizeof(cmd), "write", pattern, offset, len, err) < 0)
 		return -1;
 	arg = img_path_arg(path);
@@ -184,7 +184,7 @@ int img_read_pattern(const char *path, const char *format, int pattern, uint64_t
 	char cmd[96];
 	int status;
 
-	if (check_target(path, format, err) < 0 ||
+	if (img_check_target(path, format, err) < 0 ||
 	    io_command(cmd, sizeof(cmd), "read", pattern, offset, len, err) < 0)
 		return -1;
 	arg = img_path_arg(path);

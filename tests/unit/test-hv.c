@@ -13,6 +13,7 @@
 #include "util/auto.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 #define TEST_URI "test:///default"
 #define TEST_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
@@ -90,6 +91,7 @@ static void test_parse_real_inactive(void **state)
 	assert_false(dom->disks[0].readonly);
 	assert_false(dom->disks[0].shareable);
 	assert_int_equal(dom->nnics, 0);
+	assert_string_equal(dom->description, "demo <b>&\"'</b> ü");
 }
 
 /* The live XML shows each disk's backing chain with nested <source>
@@ -158,6 +160,7 @@ static void test_parse_nodisks(void **state)
 	assert_int_equal(dom->ndisks, 0);
 	assert_null(dom->disks);
 	assert_int_equal(dom->nnics, 0);
+	assert_null(dom->description);
 }
 
 static void test_parse_odd(void **state)
@@ -311,6 +314,7 @@ static void test_build_roundtrip(void **state)
 		fail_msg("%s\n%s", err.msg, xml);
 	assert_string_equal(dom->name, hostile);
 	assert_string_equal(dom->uuid, spec.uuid);
+	assert_string_equal(dom->description, spec.description);
 	assert_int_equal(dom->vcpus, 3);
 	assert_int_equal(dom->memory_kib, 524288);
 	assert_int_equal(dom->ndisks, 2);
@@ -337,6 +341,447 @@ static void test_build_defaults(void **state)
 	assert_non_null(dom);
 	assert_int_equal(dom->vcpus, 1);
 	assert_int_equal(dom->ndisks, 0);
+	assert_null(dom->description);
+}
+
+/* ---- editing a definition's disks ---- */
+
+static char *read_fixture(const char *name)
+{
+	SD_AUTOFREE char *path = sdtest_fixture(name);
+	char *xml = sdtest_read_file(path);
+
+	if (!xml)
+		fail_msg("cannot read fixture %s", path);
+	return xml;
+}
+
+/* hv_domain_xml_edit that must work; the result is parsed back. */
+static struct hv_domain *edit_ok(const char *xml, const char *name, const char *uuid,
+				 const struct hv_disk_source *sources, size_t nsources,
+				 const char *const *remove, size_t nremove,
+				 const struct hv_disk_import *imports, size_t nimports, char **out)
+{
+	struct sd_err err = SD_ERR_INIT;
+	SD_AUTOFREE char *edited = hv_domain_xml_edit(xml, name, uuid, sources, nsources, remove,
+						      nremove, imports, nimports, &err);
+	struct hv_domain *dom;
+
+	if (!edited)
+		fail_msg("edit failed: %s", err.msg);
+	assert_false(sd_err_is_set(&err));
+	assert_true(strncmp(edited, "<?xml", 5) != 0); /* no declaration */
+	dom = hv_domain_parse(edited, &err);
+	if (!dom)
+		fail_msg("%s\n%s", err.msg, edited);
+	if (out)
+		*out = SD_STEAL(edited);
+	return dom;
+}
+
+static void edit_fails(const char *xml, const struct hv_disk_source *sources, size_t nsources,
+		       const char *const *remove, size_t nremove,
+		       const struct hv_disk_import *imports, size_t nimports, const char *msg)
+{
+	struct sd_err err = SD_ERR_INIT;
+	char *edited = hv_domain_xml_edit(xml, NULL, NULL, sources, nsources, remove, nremove,
+					  imports, nimports, &err);
+
+	if (edited)
+		fail_msg("edited:\n%s", edited);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	assert_null(strchr(err.msg, '\n'));
+	if (!strstr(err.msg, msg))
+		fail_msg("unexpected message: %s", err.msg);
+}
+
+/* The text from the first "<disk " to the end of the last "</disk>" cut
+ * out: what must stay the same when only disks change. */
+static char *without_disks(const char *xml)
+{
+	const char *first = strstr(xml, "<disk ");
+	const char *last = NULL;
+
+	assert_non_null(first);
+	for (const char *p = strstr(xml, "</disk>"); p; p = strstr(p + 1, "</disk>"))
+		last = p + strlen("</disk>");
+	assert_non_null(last);
+	return sd_asprintf("%.*s%s", (int)(first - xml), xml, last);
+}
+
+static void check_sources_applied(const char *fixture)
+{
+	SD_AUTOFREE char *xml = read_fixture(fixture);
+	SD_AUTOFREE char *same = NULL;
+	SD_AUTOFREE char *edited = NULL;
+	SD_AUTOFREE char *rest_same = NULL;
+	SD_AUTOFREE char *rest_edited = NULL;
+	const struct hv_disk_source sources[] = {
+	    {"vdb", "/var/lib/snapdeck/data-2.raw", "raw"},
+	    {"vda", "/var/lib/snapdeck/root-2.qcow2", "qcow2"},
+	};
+	SD_AUTO(hv_domain) *orig = hv_domain_parse(xml, NULL);
+	SD_AUTO(hv_domain) *unchanged = edit_ok(xml, NULL, NULL, NULL, 0, NULL, 0, NULL, 0, &same);
+	SD_AUTO(hv_domain) *dom =
+	    edit_ok(xml, NULL, NULL, sources, SD_N_ELEMENTS(sources), NULL, 0, NULL, 0, &edited);
+
+	assert_non_null(orig);
+	/* nothing asked, nothing changed (but the quoting style) */
+	assert_string_equal(unchanged->name, orig->name);
+	assert_int_equal(unchanged->ndisks, 2);
+	assert_string_equal(unchanged->disks[0].source, orig->disks[0].source);
+	assert_string_equal(unchanged->disks[1].source, orig->disks[1].source);
+
+	assert_string_equal(dom->name, "sdhv-fixture");
+	assert_string_equal(dom->uuid, "40ec4580-7485-4dad-b725-128588ce8c73");
+	assert_string_equal(dom->description, orig->description);
+	assert_int_equal(dom->ndisks, 2);
+	check_disk(&dom->disks[0], "disk", "file", "vda", "virtio", "qcow2", sources[1].path);
+	check_disk(&dom->disks[1], "disk", "file", "vdb", "virtio", "raw", sources[0].path);
+	assert_null(strstr(edited, "backingStore"));
+	assert_null(strstr(edited, "hvscratch")); /* nor any backing file */
+	assert_null(strstr(edited, "index=\"2\""));
+	assert_non_null(strstr(edited, "<driver name=\"qemu\" type=\"raw\"/>"));
+	/* the rest of the definition, other devices included, is untouched */
+	rest_same = without_disks(same);
+	rest_edited = without_disks(edited);
+	assert_string_equal(rest_edited, rest_same);
+	assert_non_null(strstr(rest_edited, "<serial type=\"pty\">"));
+	assert_non_null(strstr(rest_edited, "<address type=\"pci\" domain=\"0x0000\" bus=\"0x00\" "
+					    "slot=\"0x01\" function=\"0x2\"/>"));
+	/* the disks keep their addresses */
+	assert_non_null(strstr(edited, "slot=\"0x02\""));
+	assert_non_null(strstr(edited, "slot=\"0x03\""));
+}
+
+static void test_edit_sources_real(void **state)
+{
+	check_sources_applied("domain-real-inactive.xml");
+	check_sources_applied("domain-real-running.xml");
+}
+
+/* Any kind of disk becomes a plain file; the disk's other children stay. */
+static void test_edit_sources_kinds(void **state)
+{
+	const char *xml = "<domain type='kvm'><name>k</name><devices>"
+			  "<disk type='network' device='disk'>"
+			  "<driver name='qemu' type='raw' cache='writeback'/>"
+			  "<source protocol='rbd' name='pool/img'><host name='mon1' port='6789'/>"
+			  "<snapshot name='s1'/></source>"
+			  "<backingStore type='file'><format type='raw'/><source file='/b'/>"
+			  "<backingStore type='file'><format type='raw'/><source file='/c'/>"
+			  "<backingStore/></backingStore></backingStore>"
+			  "<target dev='vda' bus='virtio'/><serial>S/N 1</serial></disk>"
+			  "<disk device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>"
+			  "<disk type='volume'><driver type='qcow2'/>"
+			  "<source pool='p' volume='v.qcow2'/><target dev='vdb'/></disk>"
+			  "</devices></domain>";
+	const struct hv_disk_source sources[] = {
+	    {"vda", "/new/vda.qcow2", "qcow2"},
+	    {"hdc", "/isos/new.iso", "raw"},
+	    {"vdb", "/new/vdb.qcow2", "qcow2"},
+	};
+	SD_AUTOFREE char *out = NULL;
+	SD_AUTO(hv_domain) *dom =
+	    edit_ok(xml, NULL, NULL, sources, SD_N_ELEMENTS(sources), NULL, 0, NULL, 0, &out);
+
+	assert_int_equal(dom->ndisks, 3);
+	check_disk(&dom->disks[0], "disk", "file", "vda", "virtio", "qcow2", "/new/vda.qcow2");
+	assert_null(dom->disks[0].source_protocol);
+	check_disk(&dom->disks[1], "cdrom", "file", "hdc", "ide", "raw", "/isos/new.iso");
+	assert_true(dom->disks[1].readonly);
+	check_disk(&dom->disks[2], "disk", "file", "vdb", NULL, "qcow2", "/new/vdb.qcow2");
+	assert_null(dom->disks[2].source_pool);
+	assert_null(strstr(out, "backingStore"));
+	assert_null(strstr(out, "<host"));
+	assert_null(strstr(out, "<snapshot"));
+	assert_null(strstr(out, "protocol"));
+	assert_null(strstr(out, "pool="));
+	/* other driver attributes kept; name='qemu' kept or added */
+	assert_non_null(strstr(out, "<driver name=\"qemu\" type=\"qcow2\" cache=\"writeback\"/>"));
+	assert_non_null(strstr(out, "<driver type=\"qcow2\" name=\"qemu\"/>"));
+	assert_non_null(strstr(out, "<driver name=\"qemu\" type=\"raw\"/>"));
+	assert_non_null(strstr(out, "<serial>S/N 1</serial>"));
+}
+
+static void test_edit_remove(void **state)
+{
+	SD_AUTOFREE char *xml = read_fixture("domain-real-running.xml");
+	const char *const remove_vdb[] = {"vdb", "vdz" /* absent: fine */};
+	const char *const remove_all[] = {"vda", "vdb"};
+	const struct hv_disk_source vdb = {"vdb", "/x/vdb.qcow2", "qcow2"};
+	const struct hv_disk_source vda = {"vda", "/x/vda.qcow2", "qcow2"};
+	SD_AUTOFREE char *out = NULL;
+
+	{
+		SD_AUTO(hv_domain) *dom = edit_ok(xml, NULL, NULL, &vda, 1, remove_vdb,
+						  SD_N_ELEMENTS(remove_vdb), NULL, 0, &out);
+
+		assert_int_equal(dom->ndisks, 1);
+		check_disk(&dom->disks[0], "disk", "file", "vda", "virtio", "qcow2",
+			   "/x/vda.qcow2");
+		assert_null(strstr(out, "virtio-disk1"));
+		assert_non_null(strstr(out, "<memballoon model=\"none\"/>"));
+		/* no blank line left where the disk was */
+		assert_null(strstr(out, "\n\n"));
+	}
+	{
+		SD_AUTO(hv_domain) *dom = edit_ok(xml, NULL, NULL, NULL, 0, remove_all,
+						  SD_N_ELEMENTS(remove_all), NULL, 0, NULL);
+
+		assert_int_equal(dom->ndisks, 0);
+		assert_int_equal(strcmp(dom->name, "sdhv-fixture"), 0);
+	}
+	/* a disk both removed and given a source */
+	edit_fails(xml, &vdb, 1, remove_vdb, 1, NULL, 0, "no disk vdb in the configuration");
+}
+
+static void test_edit_import(void **state)
+{
+	SD_AUTOFREE char *inactive = read_fixture("domain-real-inactive.xml");
+	SD_AUTOFREE char *running = read_fixture("domain-real-running.xml");
+	SD_AUTOFREE char *nodisks = read_fixture("domain-nodisks.xml");
+	SD_AUTOFREE char *snap = NULL;
+	SD_AUTOFREE char *other = NULL;
+	SD_AUTOFREE char *out = NULL;
+	struct sd_err err = SD_ERR_INIT;
+	const struct hv_disk_source old_vdb = {"vdb", "/snap/old vdb.img", "raw"};
+	struct hv_domain_spec spec = {.name = "snap", .type = "qemu", .memory_kib = 1024};
+
+	/* the snapshot's configuration: vdb was a raw file then */
+	snap = hv_domain_xml_edit(inactive, NULL, NULL, &old_vdb, 1, NULL, 0, NULL, 0, &err);
+	assert_non_null(snap);
+	spec.ndisks = 2;
+	spec.disks[0].target = "vda";
+	spec.disks[0].path = "/other/vda.qcow2";
+	spec.disks[0].format = "qcow2";
+	spec.disks[1].target = "vdc";
+	spec.disks[1].path = "/other/vdc & co.qcow2";
+	spec.disks[1].format = "qcow2";
+	other = hv_domain_xml_build(&spec);
+
+	/* replace: the disk comes back as it was, in its place */
+	{
+		const struct hv_disk_import imp = {"vdb", snap};
+		SD_AUTO(hv_domain) *dom =
+		    edit_ok(running, NULL, NULL, NULL, 0, NULL, 0, &imp, 1, &out);
+
+		assert_int_equal(dom->ndisks, 2);
+		check_disk(&dom->disks[0], "disk", "file", "vda", "virtio", "qcow2",
+			   "/tmp/hvscratch/root.qcow2");
+		check_disk(&dom->disks[1], "disk", "file", "vdb", "virtio", "raw",
+			   "/snap/old vdb.img");
+		assert_null(strstr(out, "virtio-disk1")); /* the old vdb is gone */
+		assert_non_null(strstr(out, "virtio-disk0"));
+		free(SD_STEAL(out));
+	}
+	/* append: after the last disk, before the other devices */
+	{
+		const struct hv_disk_import imp = {"vdc", other};
+		SD_AUTO(hv_domain) *dom =
+		    edit_ok(inactive, NULL, NULL, NULL, 0, NULL, 0, &imp, 1, &out);
+		const char *vdc = strstr(out, "<target dev=\"vdc\"");
+
+		assert_int_equal(dom->ndisks, 3);
+		check_disk(&dom->disks[0], "disk", "file", "vda", "virtio", "qcow2",
+			   "/tmp/hvscratch/root.qcow2");
+		check_disk(&dom->disks[2], "disk", "file", "vdc", "virtio", "qcow2",
+			   "/other/vdc & co.qcow2");
+		assert_non_null(vdc);
+		assert_true(vdc > strstr(out, "<target dev=\"vdb\""));
+		assert_true(vdc < strstr(out, "<controller"));
+		assert_non_null(strstr(out,
+				       "    </disk>\n    <disk type=\"file\" device=\"disk\">\n"
+				       "      <driver name=\"qemu\" type=\"qcow2\"/>\n"
+				       "      <source file=\"/other/vdc &amp; co.qcow2\"/>"));
+		free(SD_STEAL(out));
+	}
+	/* imports first, then the sources: an imported disk can get a new one */
+	{
+		const struct hv_disk_import imps[] = {{"vdc", other}, {"vdb", snap}};
+		const struct hv_disk_source src = {"vdc", "/new/vdc.qcow2", "qcow2"};
+		const char *const rm[] = {"vda"};
+		SD_AUTO(hv_domain) *dom =
+		    edit_ok(running, NULL, NULL, &src, 1, rm, 1, imps, 2, NULL);
+
+		assert_int_equal(dom->ndisks, 2);
+		check_disk(&dom->disks[0], "disk", "file", "vdb", "virtio", "raw",
+			   "/snap/old vdb.img");
+		check_disk(&dom->disks[1], "disk", "file", "vdc", "virtio", "qcow2",
+			   "/new/vdc.qcow2");
+	}
+	/* into a definition without disks or emulator */
+	{
+		const struct hv_disk_import imp = {"vdc", other};
+		SD_AUTO(hv_domain) *dom =
+		    edit_ok(nodisks, NULL, NULL, NULL, 0, NULL, 0, &imp, 1, NULL);
+
+		assert_int_equal(dom->ndisks, 1);
+		check_disk(&dom->disks[0], "disk", "file", "vdc", "virtio", "qcow2",
+			   "/other/vdc & co.qcow2");
+	}
+	/* into one without <devices> at all */
+	{
+		const struct hv_disk_import imp = {"vda", other};
+		SD_AUTO(hv_domain) *dom = edit_ok("<domain><name>bare</name></domain>", NULL, NULL,
+						  NULL, 0, NULL, 0, &imp, 1, NULL);
+
+		assert_int_equal(dom->ndisks, 1);
+		assert_string_equal(dom->disks[0].source, "/other/vda.qcow2");
+	}
+	/* the disk is not in the XML it should come from */
+	{
+		const struct hv_disk_import imp = {"vdb", other};
+
+		edit_fails(inactive, NULL, 0, NULL, 0, &imp, 1, "no disk vdb in the configuration");
+	}
+	/* imported, then removed: absent in the end */
+	{
+		const struct hv_disk_import imp = {"vdc", other};
+		const char *const rm[] = {"vdc"};
+
+		edit_fails(inactive, NULL, 0, rm, 1, &imp, 1, "no disk vdc in the configuration");
+	}
+	/* bad XML to import from */
+	{
+		const struct hv_disk_import imp = {"vdc", "<domain><name>x</name>"};
+
+		edit_fails(inactive, NULL, 0, NULL, 0, &imp, 1, "invalid domain XML");
+	}
+}
+
+static void test_edit_name_uuid(void **state)
+{
+	SD_AUTOFREE char *xml = read_fixture("domain-real-inactive.xml");
+	const char *hostile = "it's a \"<vm>\" & ü </name><name>x &amp;";
+	struct sd_err err = SD_ERR_INIT;
+
+	{
+		SD_AUTO(hv_domain) *dom = edit_ok(xml, hostile, "0E6B2A521C4D4F0E9B6A3F6F0C0D9E11",
+						  NULL, 0, NULL, 0, NULL, 0, NULL);
+
+		assert_string_equal(dom->name, hostile);
+		assert_string_equal(dom->uuid, "0e6b2a52-1c4d-4f0e-9b6a-3f6f0c0d9e11");
+		assert_int_equal(dom->ndisks, 2);
+		assert_string_equal(dom->description, "demo <b>&\"'</b> ü");
+	}
+	{
+		SD_AUTO(hv_domain) *dom =
+		    edit_ok(xml, "renamed", NULL, NULL, 0, NULL, 0, NULL, 0, NULL);
+
+		assert_string_equal(dom->name, "renamed");
+		assert_string_equal(dom->uuid, "40ec4580-7485-4dad-b725-128588ce8c73");
+	}
+	/* a definition without a UUID gets one */
+	{
+		SD_AUTOFREE char *out = NULL;
+		SD_AUTO(hv_domain) *dom = edit_ok(
+		    "<domain>\n  <name>m</name>\n  <memory>1024</memory>\n</domain>", NULL,
+		    "40ec4580-7485-4dad-b725-128588ce8c73", NULL, 0, NULL, 0, NULL, 0, &out);
+
+		assert_string_equal(dom->uuid, "40ec4580-7485-4dad-b725-128588ce8c73");
+		assert_string_equal(out, "<domain>\n  <name>m</name>\n"
+					 "  <uuid>40ec4580-7485-4dad-b725-128588ce8c73</uuid>\n"
+					 "  <memory>1024</memory>\n</domain>\n");
+	}
+	assert_null(hv_domain_xml_edit(xml, NULL, "not-a-uuid", NULL, 0, NULL, 0, NULL, 0, &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "not-a-uuid"));
+	sd_err_clear(&err);
+	assert_null(hv_domain_xml_edit(xml, "", NULL, NULL, 0, NULL, 0, NULL, 0, &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+}
+
+/* Paths are data: quotes, ampersands, angle brackets, spaces, non-ASCII and
+ * things that look like markup come back exactly. */
+static void test_edit_hostile_paths(void **state)
+{
+	SD_AUTOFREE char *xml = read_fixture("domain-real-running.xml");
+	const struct hv_disk_source sources[] = {
+	    {"vda", "/imgs/it's \"q\" & <x> ü  two spaces.qcow2", "qcow2"},
+	    {"vdb", "/imgs/&amp; ]]> <!-- no --> &#x41; 日本.raw", "raw"},
+	};
+	SD_AUTO(hv_domain) *dom =
+	    edit_ok(xml, NULL, NULL, sources, SD_N_ELEMENTS(sources), NULL, 0, NULL, 0, NULL);
+	SD_AUTOFREE char *again = NULL;
+	SD_AUTO(hv_domain) *dom2 = NULL;
+
+	assert_int_equal(dom->ndisks, 2);
+	assert_string_equal(dom->disks[0].source, sources[0].path);
+	assert_string_equal(dom->disks[1].source, sources[1].path);
+	/* and again through an import of the edited XML */
+	{
+		const struct hv_disk_import imp = {"vdb", dom->xml};
+
+		dom2 = edit_ok(xml, NULL, NULL, NULL, 0, NULL, 0, &imp, 1, &again);
+	}
+	assert_string_equal(dom2->disks[1].source, sources[1].path);
+	assert_non_null(strstr(again, "日本")); /* UTF-8 as it is */
+}
+
+static void test_edit_errors(void **state)
+{
+	SD_AUTOFREE char *xml = read_fixture("domain-real-inactive.xml");
+	SD_AUTOFREE char *nodisks = read_fixture("domain-nodisks.xml");
+	const struct hv_disk_source vdb = {"vdb", "/x.qcow2", "qcow2"};
+	const struct hv_disk_source vdz = {"vdz", "/x.qcow2", "qcow2"};
+	const struct hv_disk_source nopath = {"vda", NULL, "qcow2"};
+	const struct hv_disk_source noformat = {"vda", "/x.qcow2", ""};
+
+	edit_fails(nodisks, &vdb, 1, NULL, 0, NULL, 0, "no disk vdb in the configuration");
+	edit_fails(xml, &vdz, 1, NULL, 0, NULL, 0, "no disk vdz in the configuration");
+	edit_fails("<domain><name>x</name></domain>", &vdb, 1, NULL, 0, NULL, 0,
+		   "no disk vdb in the configuration");
+	edit_fails(xml, &nopath, 1, NULL, 0, NULL, 0, "vda");
+	edit_fails(xml, &noformat, 1, NULL, 0, NULL, 0, "vda");
+	edit_fails("<domain><name>x</name>", NULL, 0, NULL, 0, NULL, 0, "invalid domain XML");
+	edit_fails("<pool/>", NULL, 0, NULL, 0, NULL, 0, "<pool>");
+	edit_fails(NULL, NULL, 0, NULL, 0, NULL, 0, "invalid domain XML");
+	edit_fails("<?xml version='1.0'?><!DOCTYPE domain [<!ENTITY a 'aaaa'>]>"
+		   "<domain><name>&a;</name></domain>",
+		   NULL, 0, NULL, 0, NULL, 0, "DOCTYPE");
+}
+
+static void expect_targets(const char *xml, const char *const *want, size_t n)
+{
+	struct sd_err err = SD_ERR_INIT;
+	char **v = hv_domain_xml_disk_targets(xml, &err);
+
+	if (!v)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sd_strv_len(v), n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v[i], want[i]);
+	assert_null(v[n]);
+	sd_strv_free(v);
+}
+
+static void test_disk_targets(void **state)
+{
+	SD_AUTOFREE char *devices = read_fixture("domain-real-devices.xml");
+	SD_AUTOFREE char *odd = read_fixture("domain-odd.xml");
+	SD_AUTOFREE char *running = read_fixture("domain-real-running.xml");
+	SD_AUTOFREE char *nodisks = read_fixture("domain-nodisks.xml");
+	const char *const want_devices[] = {"sda", "vdc", "vdd", "vde"}; /* no cdroms */
+	const char *const want_odd[] = {"vda", "vdb", "vdc", "vdd", "vde"};
+	const char *const want_running[] = {"vda", "vdb"};
+	struct sd_err err = SD_ERR_INIT;
+
+	expect_targets(devices, want_devices, SD_N_ELEMENTS(want_devices));
+	expect_targets(odd, want_odd, SD_N_ELEMENTS(want_odd));
+	expect_targets(running, want_running, SD_N_ELEMENTS(want_running));
+	expect_targets(nodisks, NULL, 0);
+	expect_targets("<domain><name>x</name></domain>", NULL, 0);
+	expect_targets("<domain><devices><disk><source file='/a'/></disk>"
+		       "<disk device='lun'><target dev='sdb'/></disk>"
+		       "<disk device='disk'><target dev='vdq'/></disk></devices></domain>",
+		       (const char *const[]){"vdq"}, 1);
+	assert_null(hv_domain_xml_disk_targets("<domain>", &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "invalid domain XML"));
+	sd_err_clear(&err);
+	assert_null(hv_domain_xml_disk_targets("<network/>", &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
 }
 
 static void test_volume_xml_build(void **state)
@@ -738,6 +1183,14 @@ int main(void)
 	    cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_build_roundtrip),
 	    cmocka_unit_test(test_build_defaults),
+	    cmocka_unit_test(test_edit_sources_real),
+	    cmocka_unit_test(test_edit_sources_kinds),
+	    cmocka_unit_test(test_edit_remove),
+	    cmocka_unit_test(test_edit_import),
+	    cmocka_unit_test(test_edit_name_uuid),
+	    cmocka_unit_test(test_edit_hostile_paths),
+	    cmocka_unit_test(test_edit_errors),
+	    cmocka_unit_test(test_disk_targets),
 	    cmocka_unit_test(test_volume_xml_build),
 	    cmocka_unit_test(test_volume_parse_fixtures),
 	    cmocka_unit_test(test_pool_parse_fixture),

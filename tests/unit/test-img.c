@@ -686,6 +686,193 @@ static void test_live_check_corrupt(void **state)
 	sdtest_rm_rf(dir);
 }
 
+/* Chain surgery: base, mid and top each with their own pattern, a zero write
+ * over older data and a partial-cluster write. */
+static void test_live_chain_ops(void **state)
+{
+	struct sd_err err = SD_ERR_INIT;
+	SD_AUTOFREE char *dir = sdtest_mkdtemp("img");
+	SD_AUTOFREE char *base = sd_asprintf("%s/base.qcow2", dir);
+	SD_AUTOFREE char *mid = sd_asprintf("%s/mid it's \"ü\" & co.qcow2", dir);
+	SD_AUTOFREE char *top = sd_asprintf("%s/top.qcow2", dir);
+	SD_AUTOFREE char *empty = sd_asprintf("%s/empty.qcow2", dir);
+	SD_AUTOFREE char *view = sd_asprintf("%s/view.qcow2", dir);
+	SD_AUTOFREE char *view_raw = sd_asprintf("%s/view.raw", dir);
+	SD_AUTOFREE char *safe = sd_asprintf("%s/safe.qcow2", dir);
+	SD_AUTOFREE char *unsafe = sd_asprintf("%s/unsafe.qcow2", dir);
+	SD_AUTOFREE char *alone = sd_asprintf("%s/alone.qcow2", dir);
+	SD_AUTOFREE char *raw = sd_asprintf("%s/plain.raw", dir);
+	SD_AUTOFREE char *missing = sd_asprintf("%s/missing.qcow2", dir);
+	const uint64_t part = MiB + 512; /* inside a cluster mid wrote */
+	/* what top shows */
+	const struct region through_top[] = {
+	    {0, 512 * KiB, 0xa1},
+	    /* zeros over base's data */
+	    {512 * KiB, 64 * KiB, -1},
+	    {576 * KiB, 448 * KiB, 0xa1},
+	    {MiB, 512, 0xb2},
+	    {part, 4 * KiB, 0xd4},
+	    {part + 4 * KiB, MiB - 512 - 4 * KiB, 0xb2},
+	    {2 * MiB, MiB, 0xc3},
+	    {3 * MiB, MiB, -1},
+	};
+	/* what top shows without mid */
+	const struct region top_on_base[] = {
+	    {0, 512 * KiB, 0xa1},
+	    {512 * KiB, 64 * KiB, -1},
+	    {576 * KiB, 448 * KiB, 0xa1},
+	    /* the cluster of the partial write was copied up from mid */
+	    {MiB, 512, 0xb2},
+	    {part, 4 * KiB, 0xd4},
+	    {part + 4 * KiB, 64 * KiB - 512 - 4 * KiB, 0xb2},
+	    {MiB + 64 * KiB, MiB - 64 * KiB, 0xa1}, /* mid's 0xb2 is gone */
+	    {2 * MiB, MiB, 0xc3},
+	    {3 * MiB, MiB, -1},
+	};
+	uint64_t bytes = 1, top_bytes = 0;
+
+	assert_int_equal(img_create(base, "qcow2", 4 * MiB, NULL, NULL, &err), 0);
+	assert_int_equal(img_write_pattern(base, "qcow2", 0xa1, 0, 3 * MiB, &err), 0);
+	assert_int_equal(img_create(mid, "qcow2", 0, base, "qcow2", &err), 0);
+	assert_int_equal(img_write_pattern(mid, "qcow2", 0xb2, MiB, MiB, &err), 0);
+	assert_int_equal(img_create(top, "qcow2", 0, mid, "qcow2", &err), 0);
+	assert_int_equal(img_write_pattern(top, "qcow2", 0xc3, 2 * MiB, MiB, &err), 0);
+	assert_int_equal(img_write_pattern(top, "qcow2", -1, 512 * KiB, 64 * KiB, &err), 0);
+	assert_int_equal(img_write_pattern(top, "qcow2", 0xd4, part, 4 * KiB, &err), 0);
+	assert_int_equal(img_create(empty, "qcow2", 0, top, "qcow2", &err), 0);
+	assert_int_equal(img_create(raw, "raw", MiB, NULL, NULL, &err), 0);
+	assert_false(sd_err_is_set(&err));
+	expect_regions(top, through_top, SD_N_ELEMENTS(through_top));
+	expect_regions(empty, through_top, SD_N_ELEMENTS(through_top));
+
+	/* --- what each layer itself holds --- */
+	assert_int_equal(img_allocated_top(empty, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(img_allocated_top(mid, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, MiB); /* not base's 3 MiB */
+	assert_int_equal(img_allocated_top(top, "qcow2", &top_bytes, &err), 0);
+	/* 1 MiB of data, a zeroed cluster and the partly written one */
+	assert_int_equal(top_bytes, MiB + 2 * 64 * KiB);
+	assert_int_equal(img_allocated_top(base, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, 3 * MiB);
+	assert_int_equal(img_allocated_top(raw, "raw", &bytes, &err), 0);
+	assert_int_equal(bytes, MiB); /* a raw file holds all of itself */
+	assert_false(sd_err_is_set(&err));
+	assert_int_equal(img_allocated_top(missing, "qcow2", &bytes, &err), -1);
+	assert_int_equal(err.code, SD_ERR_IMG);
+	assert_non_null(strstr(err.msg, "No such file or directory"));
+	sd_err_clear(&err);
+	assert_int_equal(img_allocated_top(top, "qcow2 -U", &bytes, &err), -1);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+
+	/* --- compare: the guest's view, whatever the format --- */
+	{
+		char *const to_qcow2[] = {"qemu-img", "convert", "-f", "qcow2", "-O",
+					  "qcow2",    top,	 view, NULL};
+		char *const to_raw[] = {"qemu-img", "convert", "-f",	 "qcow2", "-O",
+					"raw",	    top,       view_raw, NULL};
+
+		assert_int_equal(sdtest_run(to_qcow2, NULL, NULL), 0);
+		assert_int_equal(sdtest_run(to_raw, NULL, NULL), 0);
+	}
+	assert_int_equal(img_compare(top, "qcow2", view, "qcow2", &err), 1);
+	assert_int_equal(img_compare(empty, "qcow2", view_raw, "raw", &err), 1);
+	assert_int_equal(img_compare(view, "qcow2", top, "qcow2", &err), 1);
+	assert_int_equal(img_compare(mid, "qcow2", view, "qcow2", &err), 0);
+	assert_int_equal(img_compare(base, "qcow2", top, "qcow2", &err), 0);
+	assert_false(sd_err_is_set(&err));
+	assert_int_equal(img_compare(top, "qcow2", missing, "qcow2", &err), -1);
+	assert_int_equal(err.code, SD_ERR_IMG);
+	assert_non_null(strstr(err.msg, "missing.qcow2"));
+	sd_err_clear(&err);
+	assert_int_equal(img_compare(top, "qcow2", view, "", &err), -1);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+
+	/* --- rebase, on copies of top (they still sit on mid) --- */
+	{
+		char *const cp1[] = {"cp", top, safe, NULL};
+		char *const cp2[] = {"cp", top, unsafe, NULL};
+		char *const cp3[] = {"cp", top, alone, NULL};
+
+		assert_int_equal(sdtest_run(cp1, NULL, NULL), 0);
+		assert_int_equal(sdtest_run(cp2, NULL, NULL), 0);
+		assert_int_equal(sdtest_run(cp3, NULL, NULL), 0);
+	}
+	/* safe, dropping mid: what mid held moves into the top, the view
+	 * stays byte-identical */
+	assert_int_equal(img_rebase(safe, "qcow2", base, "qcow2", true, &err), 0);
+	{
+		SD_AUTO(img_chain) *c = img_info_chain(safe, false, &err);
+
+		assert_non_null(c);
+		assert_int_equal(c->n, 2);
+		assert_string_equal(c->layers[0].backing_filename, base);
+		assert_string_equal(c->layers[0].backing_format, "qcow2");
+	}
+	assert_int_equal(img_compare(safe, "qcow2", view, "qcow2", &err), 1);
+	expect_regions(safe, through_top, SD_N_ELEMENTS(through_top));
+	assert_int_equal(img_allocated_top(safe, "qcow2", &bytes, &err), 0);
+	assert_true(bytes > top_bytes);
+	assert_int_equal(img_check(safe, "qcow2", &err), 0);
+	/* unsafe: only the backing name changes, mid's data is not copied */
+	assert_int_equal(img_rebase(unsafe, "qcow2", base, "qcow2", false, &err), 0);
+	{
+		SD_AUTO(img_chain) *c = img_info_chain(unsafe, false, &err);
+
+		assert_non_null(c);
+		assert_int_equal(c->n, 2);
+		assert_string_equal(c->layers[0].backing_filename, base);
+	}
+	assert_int_equal(img_allocated_top(unsafe, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, top_bytes);
+	expect_regions(unsafe, top_on_base, SD_N_ELEMENTS(top_on_base));
+	assert_int_equal(img_compare(unsafe, "qcow2", view, "qcow2", &err), 0);
+	/* no backing file at all: standalone, same view */
+	assert_int_equal(img_rebase(alone, "qcow2", NULL, NULL, true, &err), 0);
+	{
+		SD_AUTO(img_chain) *c = img_info_chain(alone, false, &err);
+
+		assert_non_null(c);
+		assert_int_equal(c->n, 1);
+		assert_null(c->layers[0].backing_filename);
+	}
+	assert_int_equal(img_compare(alone, "qcow2", view, "qcow2", &err), 1);
+	assert_false(sd_err_is_set(&err));
+	/* refused before anything runs */
+	assert_int_equal(img_rebase(alone, "qcow2", base, NULL, true, &err), -1);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+	assert_int_equal(img_rebase(alone, "qcow2", "", "qcow2", true, &err), -1);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+	assert_int_equal(img_rebase(missing, "qcow2", base, "qcow2", true, &err), -1);
+	assert_int_equal(err.code, SD_ERR_IMG);
+	sd_err_clear(&err);
+
+	/* --- commit top into mid: mid then reads what top showed, and top
+	 * keeps its data (-d) --- */
+	assert_int_equal(img_commit(top, "qcow2", &err), 0);
+	assert_false(sd_err_is_set(&err));
+	expect_regions(mid, through_top, SD_N_ELEMENTS(through_top));
+	assert_int_equal(img_compare(mid, "qcow2", view, "qcow2", &err), 1);
+	assert_int_equal(img_allocated_top(top, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, top_bytes);
+	assert_int_equal(img_compare(top, "qcow2", view, "qcow2", &err), 1);
+	assert_int_equal(img_check(mid, "qcow2", &err), 0);
+	/* base, which mid sits on, is untouched */
+	assert_int_equal(img_allocated_top(base, "qcow2", &bytes, &err), 0);
+	assert_int_equal(bytes, 3 * MiB);
+	assert_int_equal(img_read_pattern(base, "qcow2", 0xa1, 0, 3 * MiB, &err), 1);
+	assert_false(sd_err_is_set(&err));
+	/* nothing to commit into */
+	assert_int_equal(img_commit(base, "qcow2", &err), -1);
+	assert_int_equal(err.code, SD_ERR_IMG);
+	assert_non_null(strstr(err.msg, "backing file"));
+	sdtest_rm_rf(dir);
+}
+
 /* Names a shell would act on, and names qemu would read as options or
  * protocols, are plain file names here. */
 static void test_live_hostile_names(void **state)
@@ -700,6 +887,7 @@ static void test_live_hostile_names(void **state)
 	const char *const relative[] = {"-x.qcow2", "--help", "nbd:localhost:10809",
 					"json:{\"driver\":\"null-co\"}"};
 	char cwd[PATH_MAX];
+	uint64_t bytes;
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(img_create(evil, "qcow2", MiB, NULL, NULL, &err), 0);
@@ -730,6 +918,9 @@ static void test_live_hostile_names(void **state)
 		assert_int_equal(img_read_pattern(name, "qcow2", 0x24, 512, 512, &err), 1);
 		assert_int_equal(img_read_pattern(name, "qcow2", 0x25, 512, 512, &err), 0);
 		assert_int_equal(img_check(name, "qcow2", &err), 0);
+		assert_int_equal(img_compare(name, "qcow2", name, "qcow2", &err), 1);
+		assert_int_equal(img_allocated_top(name, "qcow2", &bytes, &err), 0);
+		assert_int_equal(bytes, 64 * KiB);
 		SD_AUTO(img_chain) *c = img_info_chain(name, false, &err);
 		assert_non_null(c);
 		assert_int_equal(c->n, 1);
@@ -740,6 +931,13 @@ static void test_live_hostile_names(void **state)
 	assert_int_equal(img_create("over.qcow2", "qcow2", 0, "nbd:localhost:10809", "qcow2", &err),
 			 0);
 	assert_int_equal(img_read_pattern("over.qcow2", "qcow2", 0x24, 512, 512, &err), 1);
+	/* moved onto a name that looks like an option, and committed into it */
+	assert_int_equal(img_rebase("over.qcow2", "qcow2", "-x.qcow2", "qcow2", true, &err), 0);
+	assert_int_equal(img_write_pattern("over.qcow2", "qcow2", 0x33, 0, 512, &err), 0);
+	assert_int_equal(img_commit("over.qcow2", "qcow2", &err), 0);
+	assert_int_equal(img_read_pattern("-x.qcow2", "qcow2", 0x33, 0, 512, &err), 1);
+	assert_int_equal(img_compare("over.qcow2", "qcow2", "-x.qcow2", "qcow2", &err), 1);
+	assert_int_equal(img_rebase("over.qcow2", "qcow2", NULL, NULL, false, &err), 0);
 	assert_false(sd_err_is_set(&err));
 	assert_false(exists(marker));
 	assert_int_equal(chdir(cwd), 0);
@@ -872,6 +1070,7 @@ int main(void)
 	    cmocka_unit_test(test_live_create_info),
 	    cmocka_unit_test(test_live_patterns),
 	    cmocka_unit_test(test_live_check_corrupt),
+	    cmocka_unit_test(test_live_chain_ops),
 	    cmocka_unit_test(test_live_hostile_names),
 	    cmocka_unit_test_setup_teardown(test_live_progress, live_progress_setup,
 					    live_progress_teardown),
