@@ -102,7 +102,7 @@ CREATE TABLE operation_steps (
   undo TEXT,
   destructive INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT 'pending'
-    CHECK (state IN ('pending','done','undone')),
+    CHECK (state IN ('pending','running','done','undone')),
   PRIMARY KEY (operation_id, seq)
 );
 

@@ -28,6 +28,7 @@ static const char sql_data_version[] = "PRAGMA data_version";
 static const char sql_journal_wal[] = "PRAGMA journal_mode = WAL";
 static const char sql_foreign_keys_on[] = "PRAGMA foreign_keys = ON";
 static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_begin_read[] = "BEGIN DEFERRED";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
 static const char sql_savepoint[] = "SAVEPOINT catalog_write";
@@ -548,4 +549,34 @@ void catalog_write_abort(struct catalog_write *w)
 	} else {
 		catalog_exec(cat, sql_rollback);
 	}
+}
+
+int catalog_read_begin(struct catalog *cat, struct catalog_read *r, struct sd_err *err)
+{
+	r->cat = cat;
+	r->open = false;
+	if (!sqlite3_get_autocommit(cat->db))
+		return 0; /* inside a transaction already: it gives the snapshot */
+	if (catalog_exec(cat, sql_begin_read) != SQLITE_OK) {
+		sd_err_set(err, SD_ERR_CATALOG, _("cannot read catalog %s: %s"), cat->path,
+			   sqlite3_errmsg(cat->db));
+		return -1;
+	}
+	r->open = true;
+	return 0;
+}
+
+/* COMMIT rather than ROLLBACK: nothing was written by us, and a write another
+ * thread made on this shared connection meanwhile must not be lost. */
+void catalog_read_end(struct catalog_read *r)
+{
+	struct catalog *cat = r->cat;
+
+	if (!r->open)
+		return;
+	r->open = false;
+	if (sqlite3_get_autocommit(cat->db))
+		return;
+	if (catalog_exec(cat, sql_commit) != SQLITE_OK && !sqlite3_get_autocommit(cat->db))
+		catalog_exec(cat, sql_rollback);
 }

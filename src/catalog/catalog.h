@@ -115,4 +115,124 @@ int catalog_event_list(struct catalog *cat, const char *vm, size_t limit,
 		       struct catalog_event **out, size_t *n, struct sd_err *err);
 void catalog_events_free(struct catalog_event *v, size_t n);
 
+/* ======== the snapshot engine's tables ======== */
+/* (catalog/state.c, catalog/apply.c, catalog/journal.c, catalog/lock.c) */
+
+#include <jansson.h>
+
+#include "model/state.h"
+
+/* Everything of one VM (model/state.h): its disks, every image its disks and
+ * snapshots use together with their parents (so whole chains), its
+ * snapshots in tree order (parents first; siblings by creation time) with
+ * their disks, and its preview. NULL with err on failure; SD_ERR_NOT_FOUND
+ * when there is no such VM row. */
+struct model_vm *catalog_vm_state(struct catalog *cat, int64_t vm_id, struct sd_err *err);
+
+/* Applies a list of changes to one VM's rows, all or nothing (a savepoint
+ * inside the caller's transaction, or a transaction of its own). changes is
+ * a JSON array of objects, each with "op":
+ *   image_add {id, path, format, parent_id|null, pool|null, virtual_size}
+ *       (an existing id is updated)
+ *   image_remove {id}
+ *   image_set_parent {id, parent_id|null}
+ *   disk_set_active {disk_id, image_id|null}
+ *   snapshot_add {id, name, parent_id|null, created, description, domain_xml,
+ *       memory_path|null, auto, imported, policy_id|null,
+ *       disks: [{disk_id, target, image_id}]}
+ *   snapshot_remove {id}              (its snapshot_disks go with it)
+ *   snapshot_set_parent {id, parent_id|null}
+ *   snapshot_disk_set_image {snapshot_id, disk_id, image_id}
+ *   vm_set_current {snapshot_id|null}
+ *   vm_set_drift {reason|null}
+ *   preview_set {config_snapshot|null, memory, disks, saved_xml, saved_tops,
+ *       saved_current|null}           (disks and saved_tops: JSON text)
+ *   preview_clear {}
+ *   event {vm|null, event_op, level: "info"|"warning"|"error", message}
+ *       ("op" names the change, so the event's own op is "event_op")
+ * An unknown op or a missing field: SD_ERR_INTERNAL, nothing applied. A name
+ * taken (UNIQUE vm_id, name): SD_ERR_EXISTS. Images belong to host_id. */
+int catalog_apply(struct catalog *cat, int64_t host_id, int64_t vm_id, const json_t *changes,
+		  struct sd_err *err);
+
+/* ---- the journal: operations and their steps ---- */
+
+/* Who runs an operation or holds a lock: host name, pid and the process's
+ * start time (field 22 of /proc/PID/stat), so a reused pid is not mistaken
+ * for the owner. */
+struct catalog_owner {
+	char host[256];
+	int64_t pid;
+	int64_t start;
+};
+
+struct catalog_step {
+	int seq;      /* 1-based */
+	char *kind;
+	char *args;   /* JSON text */
+	char *undo;   /* JSON text or NULL */
+	bool destructive;
+	char *state;  /* "pending", "running", "done", "undone" */
+};
+
+struct catalog_op {
+	int64_t id;
+	int64_t vm_id;
+	char *vm_name;
+	char *op;
+	char *state; /* "planned", "running", "done", "failed", "rolled_back" */
+	char *plan;  /* JSON text */
+	char *started;
+	char *ended;
+	char *error;
+	struct catalog_owner owner;
+	struct catalog_step *steps;
+	size_t nsteps;
+};
+void catalog_op_clear(struct catalog_op *op);
+void catalog_ops_free(struct catalog_op *ops, size_t n);
+
+/* Records an operation (state "running") and its steps (state "pending") in
+ * one transaction; *op_id gets its id. */
+int catalog_op_begin(struct catalog *cat, int64_t vm_id, const char *vm_name, const char *op,
+		     const char *plan_json, const struct catalog_step *steps, size_t nsteps,
+		     const struct catalog_owner *owner, int64_t *op_id, struct sd_err *err);
+/* Sets one step's state (its own write, or inside the caller's transaction). */
+int catalog_op_step_state(struct catalog *cat, int64_t op_id, int seq, const char *state,
+			  struct sd_err *err);
+/* Ends an operation: "done", "failed" or "rolled_back", with an error text. */
+int catalog_op_end(struct catalog *cat, int64_t op_id, const char *state, const char *error,
+		   struct sd_err *err);
+/* Operations of a VM (vm_id < 0: of every VM of every host) whose state is
+ * "planned" or "running", oldest first, with their steps in order. */
+int catalog_op_unfinished(struct catalog *cat, int64_t vm_id, struct catalog_op **ops,
+			  size_t *n, struct sd_err *err);
+/* Takes over an unfinished operation: records the new owner. */
+int catalog_op_set_owner(struct catalog *cat, int64_t op_id, const struct catalog_owner *owner,
+			 struct sd_err *err);
+
+/* ---- locks: one operation per VM ---- */
+
+/* Is the owner process still there? (ctl answers from /proc.) */
+typedef bool (*catalog_owner_alive_fn)(const struct catalog_owner *owner);
+
+/* Takes the VM's lock for op in one BEGIN IMMEDIATE transaction. A lock held
+ * by a live owner (other than me) gives SD_ERR_BUSY with the message
+ *   "VM <name> is busy: <op> by pid <pid> since <HH:MM:SS local time>"
+ * A lock whose owner is gone is taken over (*taken_over = true, may be NULL).
+ * Taking a lock I hold already just updates op. */
+int catalog_lock_take(struct catalog *cat, int64_t vm_id, const char *vm_name, const char *op,
+		      const struct catalog_owner *me, catalog_owner_alive_fn alive,
+		      bool *taken_over, struct sd_err *err);
+/* Releases the VM's lock if I hold it. */
+int catalog_lock_release(struct catalog *cat, int64_t vm_id, const struct catalog_owner *me,
+			 struct sd_err *err);
+
+/* ---- images ---- */
+
+/* The id of the host's image at path: 1 found (*id is the caller's), 0 none,
+ * -1 error. */
+int catalog_image_find(struct catalog *cat, int64_t host_id, const char *path, char **id,
+		       struct sd_err *err);
+
 #endif

@@ -104,7 +104,7 @@ static const char sql_schema_v1[] =
     "  undo TEXT,\n"
     "  destructive INTEGER NOT NULL DEFAULT 0,\n"
     "  state TEXT NOT NULL DEFAULT 'pending'\n"
-    "    CHECK (state IN ('pending','done','undone')),\n"
+    "    CHECK (state IN ('pending','running','done','undone')),\n"
     "  PRIMARY KEY (operation_id, seq)\n"
     ");\n"
     "CREATE TABLE tasks (\n"

@@ -50,6 +50,19 @@ int catalog_write_begin(struct catalog *cat, struct catalog_write *w, struct sd_
 int catalog_write_commit(struct catalog_write *w, struct sd_err *err);
 void catalog_write_abort(struct catalog_write *w);
 
+/* A consistent read of several statements: a deferred transaction of its
+ * own, or nothing when a transaction is open already (the caller's). Declared
+ * with CATALOG_READ it ends on every return; declare it before the
+ * statements it covers. */
+struct catalog_read {
+	struct catalog *cat;
+	bool open;
+};
+#define CATALOG_READ __attribute__((cleanup(catalog_read_end))) struct catalog_read
+
+int catalog_read_begin(struct catalog *cat, struct catalog_read *r, struct sd_err *err);
+void catalog_read_end(struct catalog_read *r);
+
 /* Migration step i brings the schema from version i to i + 1: a script run
  * with sqlite3_exec in one BEGIN IMMEDIATE transaction. The script sets
  * PRAGMA user_version itself (pragmas cannot be bound, and we never print
