@@ -1,0 +1,115 @@
+/* Create a snapshot of some or all disks of a shut-off VM. */
+#include "config.h"
+
+#include <string.h>
+
+#include "model/plan-priv.h"
+#include "util/auto.h"
+#include "util/i18n.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *env,
+			     const struct plan_snapshot_req *req, struct sd_err *err)
+{
+	char snap_id[37];
+	SD_AUTOFREE char *name = NULL;
+	json_t *plan, *changes, *sources, *sdisks;
+	size_t included = 0;
+
+	if (req->name) {
+		if (!plan_name_valid(req->name, err))
+			return NULL;
+		name = sd_strdup(req->name);
+	} else {
+		name = sd_asprintf("%s%s", req->is_auto ? "auto-" : "snap-", env->now);
+	}
+	if (model_vm_snapshot(vm, name) && strcmp(model_vm_snapshot(vm, name)->name, name) == 0) {
+		sd_err_set(err, SD_ERR_EXISTS, _("VM %s has a snapshot named '%s' already"),
+			   vm->name, name);
+		return NULL;
+	}
+	for (size_t i = 0; req->disks && req->disks[i]; i++) {
+		const struct model_disk *d = model_vm_disk(vm, req->disks[i]);
+		if (!d || !d->active_image_id) {
+			sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no disk %s"), vm->name,
+				   req->disks[i]);
+			return NULL;
+		}
+	}
+
+	env->new_id(snap_id, env->opaque);
+	plan = plan_new("snapshot create", vm->name);
+	changes = json_array();
+	sources = json_object();
+	sdisks = json_array();
+	for (size_t i = 0; i < vm->ndisks; i++) {
+		const struct model_disk *d = &vm->disks[i];
+		const struct model_image *top;
+		char oid[37];
+		SD_AUTOFREE char *path = NULL;
+
+		if (!d->active_image_id)
+			continue;
+		if (req->disks && !sd_strv_contains(req->disks, d->target))
+			continue;
+		top = model_vm_image(vm, d->active_image_id);
+		if (!top) {
+			sd_err_set(err, SD_ERR_INTERNAL, _("disk %s has no known top layer"), d->target);
+			json_decref(plan);
+			json_decref(changes);
+			json_decref(sources);
+			json_decref(sdisks);
+			return NULL;
+		}
+		env->new_id(oid, env->opaque);
+		path = plan_overlay_path(top->path, oid);
+		plan_step_overlay(plan, path, top);
+		json_object_set_new(sources, d->target,
+				    json_pack("{s:s,s:s}", "path", path, "format", "qcow2"));
+		json_array_append_new(changes, plan_change_image_add(oid, path, "qcow2", top->id,
+								     top->pool, top->virtual_size));
+		json_array_append_new(changes, json_pack("{s:s,s:s,s:s}", "op", "disk_set_active",
+							 "disk_id", d->id, "image_id", oid));
+		json_array_append_new(sdisks, json_pack("{s:s,s:s,s:s}", "disk_id", d->id, "target",
+							d->target, "image_id", top->id));
+		included++;
+	}
+	if (included == 0) {
+		sd_err_set(err, SD_ERR_INVALID, _("VM %s has no disk to snapshot"), vm->name);
+		json_decref(plan);
+		json_decref(changes);
+		json_decref(sources);
+		json_decref(sdisks);
+		return NULL;
+	}
+	plan_add_step(plan, "define_domain",
+		      json_pack("{s:s,s:s,s:s,s:o,s:[],s:[]}", "xml", env->domain_xml, "name",
+				env->domain_name, "uuid", env->domain_uuid, "sources", sources,
+				"remove", "imports"),
+		      json_pack("{s:s,s:{s:s}}", "kind", "define_domain", "args", "xml",
+				env->domain_xml),
+		      false, _("point the VM's disks at the new layers"));
+	json_array_append_new(
+		changes,
+		json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:n,s:b,s:b,s:n,s:o}", "op", "snapshot_add",
+			  "id", snap_id, "name", name, "parent_id", vm->current_snapshot, "created",
+			  env->now, "description", req->description ? req->description : "",
+			  "domain_xml", env->domain_xml, "memory_path", "auto", req->is_auto,
+			  "imported", false, "policy_id", "disks", sdisks));
+	json_array_append_new(changes,
+			      json_pack("{s:s,s:s}", "op", "vm_set_current", "snapshot_id", snap_id));
+	{
+		SD_AUTOFREE char *msg = sd_asprintf(
+			P_("snapshot %s of %zu disk", "snapshot %s of %zu disks", included), name,
+			included);
+		json_array_append_new(changes, plan_change_event(vm->name, "snapshot create",
+								 "info", msg));
+	}
+	plan_add_step(plan, "catalog", json_pack("{s:o}", "changes", changes), NULL, false,
+		      _("record the snapshot in the catalog"));
+	json_object_set_new(json_object_get(plan, "summary"), "snapshot",
+			    json_pack("{s:s,s:s,s:I}", "id", snap_id, "name", name, "disks",
+				      (json_int_t)included));
+	return plan;
+}

@@ -1,0 +1,86 @@
+/* Plans: what an operation will do, as data. A planner reads a VM's state
+ * (model/state.h) and a request, and returns a plan without touching
+ * anything; the controller journals it and executes it step by step; sync
+ * finishes or undoes it after a crash; --dry-run prints it.
+ *
+ * A plan is a JSON object:
+ *   {"op": "preview", "vm": NAME, "pnr": N, "summary": {...},
+ *    "steps": [{"kind", "args", "undo": null|{"kind","args"},
+ *               "destructive": bool, "label": TEXT}, ...]}
+ * Steps are idempotent. "pnr" is the 1-based index of the point of no
+ * return: once that step has started, the operation is rolled forward;
+ * before, it is rolled back with the undo steps. Destructive steps come at
+ * or after the point of no return.
+ *
+ * Step kinds (args):
+ *   create_overlay {path, pool|null, name, backing, backing_format}
+ *   delete_volume  {path, pool|null}
+ *   define_domain  {xml, name|null, uuid|null, sources: {target: {path, format}},
+ *                   remove: [target], imports: [{target, from_xml}]}
+ *   qemu_commit    {top, format}            (into its direct backing file)
+ *   qemu_rebase    {top, format, backing|null, backing_format|null, safe}
+ *   catalog        {changes: [...]}         (catalog_apply, in the same
+ *                   transaction that records the step done)
+ */
+#ifndef SD_MODEL_PLAN_H
+#define SD_MODEL_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "model/state.h"
+#include "util/err.h"
+
+/* What the planners need besides the VM's state. */
+struct plan_env {
+	const char *now;         /* ISO-8601 UTC */
+	const char *domain_xml;  /* the VM's configuration now (inactive XML) */
+	const char *domain_name;
+	const char *domain_uuid;
+	/* New ids (UUIDs); tests make them predictable. */
+	void (*new_id)(char out[37], void *opaque);
+	void *opaque;
+};
+
+json_t *plan_new(const char *op, const char *vm);
+/* Appends a step; args and undo (may be NULL) are stolen. */
+void plan_add_step(json_t *plan, const char *kind, json_t *args, json_t *undo, bool destructive,
+		   const char *label);
+/* The next step added is the point of no return (when none was set yet). */
+void plan_set_pnr_next(json_t *plan);
+size_t plan_nsteps(const json_t *plan);
+/* Prints a plan for people (--dry-run). */
+char *plan_describe(const json_t *plan);
+
+/* Is this a name a snapshot may have? (printable UTF-8, 1..200 bytes, no
+ * leading or trailing space, not a reserved word, not UUID-shaped.) */
+bool plan_name_valid(const char *name, struct sd_err *err);
+
+struct plan_snapshot_req {
+	const char *name;        /* NULL: a name from the time */
+	const char *description; /* or NULL */
+	char *const *disks;      /* targets, NULL-terminated; NULL: every disk */
+	bool is_auto;
+};
+json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *env,
+			     const struct plan_snapshot_req *req, struct sd_err *err);
+
+struct plan_preview_choice {
+	const char *target;
+	const char *choice; /* snapshot id or name, "current" or "exclude" */
+};
+struct plan_preview_req {
+	const char *config; /* snapshot id or name; NULL or "current": the configuration now */
+	bool memory;
+	const struct plan_preview_choice *choices;
+	size_t nchoices;
+};
+json_t *plan_preview(const struct model_vm *vm, const struct plan_env *env,
+		     const struct plan_preview_req *req, struct sd_err *err);
+json_t *plan_undo(const struct model_vm *vm, const struct plan_env *env, struct sd_err *err);
+json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool prune,
+		    struct sd_err *err);
+json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const char *snapshot,
+		    struct sd_err *err);
+
+#endif
