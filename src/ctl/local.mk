@@ -3,4 +3,6 @@ noinst_LIBRARIES += src/ctl/libsdctl.a
 src_ctl_libsdctl_a_SOURCES = \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/demo.c \
+	src/ctl/engine.c src/ctl/engine.h \
+	src/ctl/snap.c src/ctl/snap.h \
 	src/ctl/vm.c
