@@ -15,6 +15,9 @@
 /* The central table: every family of commands, in help order. */
 static const struct cli_cmd *const families[] = {
 	cli_cmds_vm,
+	cli_cmds_snapshot,
+	cli_cmds_preview,
+	cli_cmds_sync,
 	cli_cmds_demo,
 };
 
@@ -429,7 +432,9 @@ int cli_main(int argc, char **argv)
 		status = report(&ctx, &err);
 	} else {
 		if (ctx.json) {
-			json_dumpf(out, stdout, JSON_INDENT(2));
+			json_t *shown = cmd->json ? cmd->json(out) : json_incref(out);
+			json_dumpf(shown, stdout, JSON_INDENT(2));
+			json_decref(shown);
 			fputc('\n', stdout);
 		} else if (cmd->print) {
 			cmd->print(out, stdout);

@@ -51,7 +51,14 @@ struct cli_cmd {
 		   struct sd_err *err);
 	/* The text sink: prints the result for people. */
 	void (*print)(const json_t *out, FILE *fp);
+	/* What the JSON sink prints, when not the result itself (new reference). */
+	json_t *(*json)(json_t *out);
 };
+
+/* The result of an operation (a plan run, or only planned with --dry-run),
+ * and its text sink. Steals plan. */
+json_t *cli_op_result(json_t *plan, bool dry_run);
+void cli_op_print(const json_t *out, FILE *fp);
 
 /* The controller, opened on first use with the global options. */
 struct ctl *cli_ctl(struct cli_ctx *ctx, struct sd_err *err);
@@ -63,6 +70,9 @@ void cli_say(const char *line, void *opaque);
 /* The command families, each in its cmd-<family>.c, ending with a NULL words. */
 extern const struct cli_cmd cli_cmds_vm[];
 extern const struct cli_cmd cli_cmds_demo[];
+extern const struct cli_cmd cli_cmds_snapshot[];
+extern const struct cli_cmd cli_cmds_preview[];
+extern const struct cli_cmd cli_cmds_sync[];
 
 /* The whole CLI: global options, then a command. Returns the exit status. */
 int cli_main(int argc, char **argv);

@@ -55,9 +55,9 @@ static void demo_print(const json_t *out, FILE *fp)
 const struct cli_cmd cli_cmds_demo[] = {
 	{ "demo setup", "[--dir DIR] [--prefix PREFIX]",
 	  N_("make a demo pool and VMs with data on their disks (idempotent)"), 0, 0, demo_opts,
-	  false, demo_setup_run, demo_print },
+	  false, demo_setup_run, demo_print, NULL },
 	{ "demo teardown", "[--prefix PREFIX]",
 	  N_("remove exactly what demo setup made"), 0, 0, demo_opts, false, demo_teardown_run,
-	  demo_print },
-	{ NULL, NULL, NULL, 0, 0, NULL, false, NULL, NULL },
+	  demo_print, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL, false, NULL, NULL, NULL },
 };

@@ -172,8 +172,8 @@ static void vm_show_print(const json_t *out, FILE *fp)
 
 const struct cli_cmd cli_cmds_vm[] = {
 	{ "vm list", "", N_("list the VMs of the host with their snapshot counts and marks"), 0,
-	  0, NULL, false, vm_list_run, vm_list_print },
+	  0, NULL, false, vm_list_run, vm_list_print, NULL },
 	{ "vm show", "VM", N_("show a VM: state, disks and each disk's backing chain"), 1, 1,
-	  NULL, false, vm_show_run, vm_show_print },
-	{ NULL, NULL, NULL, 0, 0, NULL, false, NULL, NULL },
+	  NULL, false, vm_show_run, vm_show_print, NULL },
+	{ NULL, NULL, NULL, 0, 0, NULL, false, NULL, NULL, NULL },
 };

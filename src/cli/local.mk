@@ -3,7 +3,11 @@ noinst_LIBRARIES += src/cli/libsdcli.a
 src_cli_libsdcli_a_SOURCES = \
 	src/cli/cli.c src/cli/cli.h \
 	src/cli/cmd-demo.c \
+	src/cli/cmd-preview.c \
+	src/cli/cmd-snapshot.c \
+	src/cli/cmd-sync.c \
 	src/cli/cmd-vm.c \
+	src/cli/op.c \
 	src/cli/table.c src/cli/table.h
 
 UNIT_TESTS += tests/unit/test-cli

@@ -112,3 +112,9 @@ void cli_print_safe(FILE *fp, const char *s)
 
 	fputs(clean, fp);
 }
+
+void cli_print_safe_lines(FILE *fp, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+		fputc((*p < 0x20 && *p != '\n') || *p == 0x7f ? '?' : (int)*p, fp);
+}

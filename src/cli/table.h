@@ -17,5 +17,7 @@ void cli_table_free(struct cli_table *t);
 /* Prints s with control characters replaced, so hostile names cannot move the
  * cursor or forge lines. */
 void cli_print_safe(FILE *fp, const char *s);
+/* The same, keeping newlines (for multi-line text we built ourselves). */
+void cli_print_safe_lines(FILE *fp, const char *s);
 
 #endif
