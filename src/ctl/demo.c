@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "ctl/snap.h"
 #include "img/img.h"
 #include "util/i18n.h"
 #include "util/mem.h"
@@ -137,6 +138,106 @@ static int open_default_parent(struct sd_err *err)
 	return 0;
 }
 
+/* The source of a VM's disk now. */
+static char *disk_source(struct ctl *ctl, const char *vm, const char *target, struct sd_err *err)
+{
+	SD_AUTO(hv_domain) *dom = hv_domain_lookup(ctl->hv, vm, err);
+
+	if (!dom)
+		return NULL;
+	for (size_t i = 0; i < dom->ndisks; i++)
+		if (sd_str_eq(dom->disks[i].target, target))
+			return sd_strdup(dom->disks[i].source);
+	sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no disk %s"), vm, target);
+	return NULL;
+}
+
+/* Writes pattern at offset (1 MiB) into the VM's disk as it is now. */
+static int demo_write(struct ctl *ctl, const char *vm, const char *target, int pattern,
+		      uint64_t offset, struct sd_err *err)
+{
+	SD_AUTOFREE char *path = disk_source(ctl, vm, target, err);
+
+	return path ? img_write_pattern(path, "qcow2", pattern, offset, MiB, err) : -1;
+}
+
+static int demo_snap(struct ctl *ctl, const char *vm, const char *name, const char *desc,
+		     char *const *disks, struct sd_err *err)
+{
+	struct plan_snapshot_req req = { name, desc, disks, false };
+	json_t *plan = NULL;
+	int rc = ctl_snapshot_create(ctl, vm, &req, false, &plan, err);
+
+	json_decref(plan);
+	return rc;
+}
+
+/* Redefines a demo VM with another memory size (a configuration change
+ * between snapshots). */
+static int demo_set_memory(struct ctl *ctl, const char *vm, uint64_t mib, struct sd_err *err)
+{
+	SD_AUTO(hv_domain) *dom = hv_domain_lookup(ctl->hv, vm, err);
+	struct hv_domain_spec spec = { 0 };
+	SD_AUTOFREE char *xml = NULL;
+
+	if (!dom)
+		return -1;
+	spec.name = dom->name;
+	spec.uuid = dom->uuid;
+	spec.type = hv_domain_type_default();
+	spec.vcpus = dom->vcpus;
+	spec.memory_kib = mib * 1024;
+	spec.description = "snapdeck demo VM";
+	for (size_t i = 0; i < dom->ndisks && spec.ndisks < 16; i++) {
+		spec.disks[spec.ndisks].target = dom->disks[i].target;
+		spec.disks[spec.ndisks].path = dom->disks[i].source;
+		spec.disks[spec.ndisks].format = dom->disks[i].driver_type;
+		spec.ndisks++;
+	}
+	xml = hv_domain_xml_build(&spec);
+	return hv_domain_define(ctl->hv, xml, err);
+}
+
+/* A history worth exploring for a freshly made demo VM: a tree with a
+ * branch, a subset snapshot, a configuration change, descriptions. */
+static int demo_history(struct ctl *ctl, const char *vm, size_t index, struct sd_err *err)
+{
+	char *vda_only[] = { (char *)"vda", NULL };
+	char *vdb_vdc[] = { (char *)"vdb", (char *)"vdc", NULL };
+	json_t *plan = NULL;
+	int rc;
+
+	switch (index) {
+	case 0: /* web: base-install {before-upgrade {nightly (vda)}, test-branch} */
+		if (demo_snap(ctl, vm, "base-install", "fresh install, nothing configured", NULL,
+			      err) < 0 ||
+		    demo_write(ctl, vm, "vda", 0x13, 4 * MiB, err) < 0 ||
+		    demo_set_memory(ctl, vm, 2048, err) < 0 ||
+		    demo_snap(ctl, vm, "before-upgrade", "web server set up, 2 GiB of memory", NULL,
+			      err) < 0 ||
+		    demo_write(ctl, vm, "vda", 0x14, 8 * MiB, err) < 0 ||
+		    demo_snap(ctl, vm, "nightly", "system disk only", vda_only, err) < 0)
+			return -1;
+		rc = ctl_revert(ctl, vm, "base-install", false, &plan, err);
+		json_decref(plan);
+		if (rc < 0 || demo_write(ctl, vm, "vda", 0x15, 12 * MiB, err) < 0 ||
+		    demo_snap(ctl, vm, "test-branch", "trying another set-up from the install",
+			      NULL, err) < 0)
+			return -1;
+		return 0;
+	case 1: /* db: initial, then schema-v2 of the data disks only */
+		if (demo_snap(ctl, vm, "initial", "empty database", NULL, err) < 0 ||
+		    demo_write(ctl, vm, "vdb", 0x24, 4 * MiB, err) < 0 ||
+		    demo_write(ctl, vm, "vdc", 0x25, 4 * MiB, err) < 0 ||
+		    demo_snap(ctl, vm, "schema-v2", "data disks after the migration", vdb_vdc,
+			      err) < 0)
+			return -1;
+		return 0;
+	default:
+		return demo_snap(ctl, vm, "clean", "clean checkout", NULL, err);
+	}
+}
+
 int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn sayfn,
 		   void *opaque, struct sd_err *err)
 {
@@ -172,6 +273,7 @@ int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn
 		char *paths[3] = { NULL, NULL, NULL };
 		int64_t vm_id;
 		int rc = 0;
+		bool fresh = false;
 
 		for (size_t d = 0; d < dv->ndisks && rc == 0; d++) {
 			SD_AUTOFREE char *volname =
@@ -189,6 +291,7 @@ int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn
 			}
 		}
 		if (rc == 0 && !dom) {
+			fresh = true;
 			spec.name = name;
 			spec.type = hv_domain_type_default();
 			spec.vcpus = dv->vcpus;
@@ -227,6 +330,8 @@ int ctl_demo_setup(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn
 		}
 		if (catalog_commit(ctl->cat, err) < 0)
 			goto out;
+		if (fresh && demo_history(ctl, name, v, err) < 0)
+			goto out;
 		{
 			SD_AUTOFREE char *line = sd_asprintf(
 				P_("VM %s with %zu disk", "VM %s with %zu disks", dv->ndisks), name,
@@ -259,6 +364,31 @@ static bool domain_in_dir(const struct hv_domain *dom, const char *dir)
 			return false;
 	}
 	return true;
+}
+
+/* Deletes the layers snapdeck made for a demo VM (snapshots, previews):
+ * every image the catalog knows for it inside the demo folder. */
+static int remove_layers(struct ctl *ctl, const char *uuid, const char *dir, struct sd_err *err)
+{
+	struct catalog_vm cv = { 0 };
+	SD_AUTO(model_vm) *vm = NULL;
+	size_t len = strlen(dir);
+	int found = catalog_vm_get(ctl->cat, ctl->host_id, uuid, &cv, err);
+
+	if (found <= 0)
+		return found;
+	vm = catalog_vm_state(ctl->cat, cv.id, err);
+	catalog_vm_clear(&cv);
+	if (!vm)
+		return -1;
+	for (size_t i = 0; i < vm->nimages; i++) {
+		const char *path = vm->images[i].path;
+		if (strncmp(path, dir, len) != 0 || path[len] != '/')
+			continue;
+		if (hv_volume_delete_path(ctl->hv, path, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int ctl_demo_teardown(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say_fn sayfn,
@@ -301,6 +431,8 @@ int ctl_demo_teardown(struct ctl *ctl, const struct ctl_demo_options *o, ctl_say
 			continue;
 		}
 		if (hv_domain_remove(ctl->hv, dom->uuid, err) < 0)
+			goto out;
+		if (remove_layers(ctl, dom->uuid, dir, err) < 0)
 			goto out;
 		if (catalog_vm_delete(ctl->cat, ctl->host_id, dom->uuid, err) < 0)
 			goto out;
