@@ -87,7 +87,7 @@ static int vm_show_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **o
 {
 	struct ctl *ctl = cli_ctl(ctx, err);
 	SD_AUTO(ctl_vm_detail) *d = NULL;
-	json_t *disks, *o;
+	json_t *disks, *o, *preview;
 
 	if (!ctl)
 		return -1;
@@ -107,11 +107,19 @@ static int vm_show_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **o
 			json_object_set_new(jd, "problem", cli_json_str(cd->problem));
 		json_array_append_new(disks, jd);
 	}
-	o = json_pack("{s:o,s:s,s:s,s:i,s:I,s:o,s:n,s:b,s:o,s:o}", "name",
+	if (d->in_preview) {
+		json_t *pd = json_loads(d->preview_disks ? d->preview_disks : "{}", 0, NULL);
+		preview = json_pack("{s:s,s:b,s:o}", "config",
+				    d->preview_config ? d->preview_config : "current", "memory",
+				    d->preview_memory, "disks", pd ? pd : json_object());
+	} else {
+		preview = json_null();
+	}
+	o = json_pack("{s:o,s:s,s:s,s:i,s:I,s:o,s:o,s:b,s:o,s:o}", "name",
 		      cli_json_str(d->dom->name), "uuid", d->dom->uuid, "state",
 		      hv_state_name(d->dom->state), "vcpus", (int)d->dom->vcpus, "memory_mib",
 		      (json_int_t)(d->dom->memory_kib / 1024), "current_snapshot",
-		      cli_json_str(d->current_snapshot), "in_preview", "drifted", d->drifted,
+		      cli_json_str(d->current_snapshot), "in_preview", preview, "drifted", d->drifted,
 		      "drift_reason", cli_json_str(d->drift_reason), "disks", disks);
 	*out = o;
 	return 0;
@@ -133,6 +141,9 @@ static void vm_show_print(const json_t *out, FILE *fp)
 		json_integer_value(json_object_get(out, "memory_mib")));
 	fprintf(fp, "%-18s %s\n", _("Current snapshot:"),
 		json_is_string(cur) ? json_string_value(cur) : _("none"));
+	if (json_is_object(json_object_get(out, "in_preview")))
+		fprintf(fp, "%-18s %s\n", _("Preview:"),
+			_("open ('snapdeck commit' keeps it, 'snapdeck undo' goes back)"));
 	if (json_is_true(json_object_get(out, "drifted"))) {
 		fprintf(fp, "%-18s ", _("Drifted:"));
 		cli_print_safe(fp, json_string_value(json_object_get(out, "drift_reason")));

@@ -62,6 +62,9 @@ struct ctl_vm_detail {
 	struct hv_domain *dom;
 	char *current_snapshot; /* id or NULL */
 	bool in_preview;
+	char *preview_config; /* snapshot id, or NULL for "current" */
+	bool preview_memory;
+	char *preview_disks;  /* JSON text {"vda": id|"current"|"exclude"} */
 	bool drifted;
 	char *drift_reason;
 	struct ctl_disk *disks;

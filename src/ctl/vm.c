@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "ctl/snap.h"
 #include "img/img.h"
 #include "util/i18n.h"
 #include "util/mem.h"
@@ -120,6 +121,8 @@ void ctl_vm_detail_free(struct ctl_vm_detail *d)
 	hv_domain_free(d->dom);
 	free(d->current_snapshot);
 	free(d->drift_reason);
+	free(d->preview_config);
+	free(d->preview_disks);
 	for (size_t i = 0; i < d->ndisks; i++)
 		disk_clear(&d->disks[i]);
 	free(d->disks);
@@ -171,14 +174,11 @@ struct ctl_vm_detail *ctl_vm_show(struct ctl *ctl, const char *vm, struct sd_err
 	if (!d->dom)
 		return NULL;
 	if (can_write(ctl)) {
-		if (catalog_begin(ctl->cat, err) < 0)
+		/* registers it, imports new chains and looks for drift */
+		struct model_vm *state = ctl_snapshot_state(ctl, d->dom->uuid, err);
+		if (!state)
 			return NULL;
-		if (register_domain(ctl, d->dom, &vm_id, err) < 0) {
-			catalog_rollback(ctl->cat);
-			return NULL;
-		}
-		if (catalog_commit(ctl->cat, err) < 0)
-			return NULL;
+		model_vm_free(state);
 	}
 	if (ctl->cat && ctl->host_id >= 0) {
 		struct catalog_vm cv = { 0 };
@@ -187,11 +187,22 @@ struct ctl_vm_detail *ctl_vm_show(struct ctl *ctl, const char *vm, struct sd_err
 		if (found < 0)
 			return NULL;
 		if (found) {
+			SD_AUTO(model_vm) *state = NULL;
+
 			vm_id = cv.id;
 			d->current_snapshot = SD_STEAL(cv.current_snapshot);
 			d->drifted = cv.drifted;
 			d->drift_reason = SD_STEAL(cv.drift_reason);
 			catalog_vm_clear(&cv);
+			state = catalog_vm_state(ctl->cat, vm_id, err);
+			if (!state)
+				return NULL;
+			if (state->preview) {
+				d->in_preview = true;
+				d->preview_config = sd_strdup(state->preview->config_snapshot);
+				d->preview_memory = state->preview->memory;
+				d->preview_disks = sd_strdup(state->preview->disks_json);
+			}
 		}
 	}
 
