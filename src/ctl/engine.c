@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,77 @@ static int roll_back(struct run_state *rs, const struct catalog_op *op, int from
 	return catalog_op_end(rs->ctl->cat, rs->op_id, "rolled_back", NULL, err);
 }
 
+/* New layers are independent of each other: a run of create_overlay steps
+ * is executed in parallel (each a libvirt volume create, which libvirtd
+ * carries out with qemu-img), recorded running before and done after. */
+struct overlay_job {
+	struct ctl *ctl;
+	json_t *args;
+	struct sd_err err;
+	int rc;
+};
+
+static void *overlay_thread(void *opaque)
+{
+	struct overlay_job *job = opaque;
+
+	job->rc = step_create_overlay(job->ctl, job->args, &job->err);
+	return NULL;
+}
+
+/* Runs steps seq..end (all create_overlay, none done, none with a fault)
+ * at once. Returns 0, or -1 with err (the first failure). */
+static int run_overlays(struct run_state *rs, const struct catalog_op *op, int seq, int end,
+			struct sd_err *err)
+{
+	int n = end - seq + 1, ret = 0;
+	struct overlay_job *jobs = sd_calloc((size_t)n, sizeof(*jobs));
+	pthread_t *threads = sd_calloc((size_t)n, sizeof(*threads));
+	bool *started = sd_calloc((size_t)n, sizeof(*started));
+
+	for (int i = 0; i < n; i++) {
+		if (catalog_op_step_state(rs->ctl->cat, rs->op_id, seq + i, "running", err) < 0) {
+			ret = -1;
+			n = i;
+			break;
+		}
+		jobs[i].ctl = rs->ctl;
+		jobs[i].args = json_loads(op->steps[seq - 1 + i].args, 0, NULL);
+		started[i] = pthread_create(&threads[i], NULL, overlay_thread, &jobs[i]) == 0;
+		if (!started[i])
+			overlay_thread(&jobs[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		json_decref(jobs[i].args);
+		if (jobs[i].rc < 0 && ret == 0) {
+			sd_err_set(err, jobs[i].err.code, "%s", jobs[i].err.msg);
+			ret = -1;
+		}
+		if (jobs[i].rc == 0 &&
+		    catalog_op_step_state(rs->ctl->cat, rs->op_id, seq + i, "done", err) < 0)
+			ret = -1;
+	}
+	free(jobs);
+	free(threads);
+	free(started);
+	return ret;
+}
+
+/* The last step of the run of create_overlay steps starting at seq that can
+ * go in parallel (stops before a step with an injected fault). */
+static int overlay_run_end(const struct catalog_op *op, int seq)
+{
+	int end = seq;
+
+	/* op->steps[end] is step end + 1 */
+	while (end < (int)op->nsteps && strcmp(op->steps[end].kind, "create_overlay") == 0 &&
+	       strcmp(op->steps[end].state, "done") != 0 && fault_at(end + 1) == FAULT_NONE)
+		end++;
+	return end;
+}
+
 /* Executes steps from..n of a journaled operation. */
 static int roll_forward(struct run_state *rs, const struct catalog_op *op, int from,
 			struct sd_err *err)
@@ -272,6 +344,15 @@ static int roll_forward(struct run_state *rs, const struct catalog_op *op, int f
 
 		if (strcmp(st->state, "done") == 0)
 			continue;
+		if (f == FAULT_NONE && strcmp(st->kind, "create_overlay") == 0) {
+			int end = overlay_run_end(op, seq);
+			if (end > seq) {
+				if (run_overlays(rs, op, seq, end, err) < 0)
+					return -end - 1;
+				seq = end;
+				continue;
+			}
+		}
 		if (f == FAULT_CRASH) {
 			fflush(NULL);
 			_exit(137);

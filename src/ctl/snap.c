@@ -275,6 +275,25 @@ static int measure(struct model_vm *vm, const char *const *ids, size_t n, struct
 	return 0;
 }
 
+/* Sets allocated to 1 for the given images that hold data of their own and
+ * 0 for those that do not (qcow2 header read directly; raw always holds). */
+static int holds_data(struct model_vm *vm, const char *const *ids, size_t n, struct sd_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < vm->nimages; k++) {
+			struct model_image *img = &vm->images[k];
+			bool has = true;
+
+			if (!ids[i] || strcmp(img->id, ids[i]) != 0)
+				continue;
+			if (sd_str_eq(img->format, "qcow2") &&
+			    img_qcow2_has_data(img->path, &has, err) < 0)
+				return -1;
+			img->allocated = has ? 1 : 0;
+		}
+	return 0;
+}
+
 static void fill_env(struct plan_env *env, const struct loaded *L, char now[SD_ISO_LEN])
 {
 	sd_time_iso(sd_now(), now);
@@ -390,11 +409,13 @@ static json_t *do_commit(struct ctl *ctl, struct loaded *L, const struct plan_en
 	json_t *v;
 
 	if (L->state->preview) {
+		/* Commit only needs to know whether each top holds data: read
+		 * the qcow2 L1 tables, no qemu-img process per disk. */
 		tops = json_loads(L->state->preview->saved_tops, 0, NULL);
 		json_object_foreach(tops, k, v)
 			if (n < SD_N_ELEMENTS(ids))
 				ids[n++] = json_string_value(v);
-		if (measure(L->state, ids, n, err) < 0)
+		if (holds_data(L->state, ids, n, err) < 0)
 			return NULL;
 	}
 	return plan_commit(L->state, env, *prune, err);

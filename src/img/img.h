@@ -114,4 +114,8 @@ int img_rebase(const char *top, const char *format, const char *backing, const c
 int img_compare(const char *a, const char *format_a, const char *b, const char *format_b,
 		struct sd_err *err);
 
+/* Does a qcow2 file hold data of its own (any L2 table: written or zeroed
+ * clusters)? Reads the header and L1 table directly: no process. */
+int img_qcow2_has_data(const char *path, bool *has_data, struct sd_err *err);
+
 #endif

@@ -4,6 +4,7 @@ src_img_libsdimg_a_SOURCES = \
 	src/img/img.h src/img/img-priv.h \
 	src/img/chain-ops.c \
 	src/img/info.c \
+	src/img/qcow2.c \
 	src/img/spawn.c \
 	src/img/tools.c
 
