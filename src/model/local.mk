@@ -7,3 +7,7 @@ src_model_libsdmodel_a_SOURCES = \
 	src/model/plan-snapshot.c \
 	src/model/plan.c src/model/plan.h \
 	src/model/state.c src/model/state.h
+
+UNIT_TESTS += tests/unit/test-model
+tests_unit_test_model_SOURCES = tests/unit/test-model.c
+tests_unit_test_model_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST_LIBS)
