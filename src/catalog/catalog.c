@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,6 +176,72 @@ static int make_dirs(const char *dir, struct sd_err *err)
 	return make_one_dir(p, err);
 }
 
+/* The catalog files this process has open. Closing any descriptor of a file
+ * drops every POSIX lock the process holds on it, SQLite's included: so
+ * once a connection is open, the file is never opened by hand again. */
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file {
+	dev_t dev;
+	ino_t ino;
+	int count;
+} open_files[16];
+
+static bool file_open_here(const struct stat *st)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&open_files_lock);
+	for (size_t i = 0; i < sizeof(open_files) / sizeof(open_files[0]); i++)
+		if (open_files[i].count > 0 && open_files[i].dev == st->st_dev &&
+		    open_files[i].ino == st->st_ino)
+			found = true;
+	pthread_mutex_unlock(&open_files_lock);
+	return found;
+}
+
+static void file_register(struct catalog *cat)
+{
+	struct stat st;
+	size_t i, free_slot = SIZE_MAX;
+
+	if (stat(cat->path, &st) < 0)
+		return;
+	pthread_mutex_lock(&open_files_lock);
+	for (i = 0; i < sizeof(open_files) / sizeof(open_files[0]); i++) {
+		if (open_files[i].count > 0 && open_files[i].dev == st.st_dev &&
+		    open_files[i].ino == st.st_ino)
+			break;
+		if (open_files[i].count == 0 && free_slot == SIZE_MAX)
+			free_slot = i;
+	}
+	if (i == sizeof(open_files) / sizeof(open_files[0]))
+		i = free_slot;
+	if (i != SIZE_MAX) {
+		open_files[i].dev = st.st_dev;
+		open_files[i].ino = st.st_ino;
+		open_files[i].count++;
+		cat->registered = true;
+		cat->dev = st.st_dev;
+		cat->ino = st.st_ino;
+	}
+	pthread_mutex_unlock(&open_files_lock);
+}
+
+static void file_unregister(struct catalog *cat)
+{
+	if (!cat->registered)
+		return;
+	pthread_mutex_lock(&open_files_lock);
+	for (size_t i = 0; i < sizeof(open_files) / sizeof(open_files[0]); i++)
+		if (open_files[i].count > 0 && open_files[i].dev == cat->dev &&
+		    open_files[i].ino == cat->ino) {
+			open_files[i].count--;
+			break;
+		}
+	pthread_mutex_unlock(&open_files_lock);
+	cat->registered = false;
+}
+
 /* Refuses a path that is not a regular file or whose content does not start
  * like an SQLite database. An empty file is fine: SQLite treats it as an
  * empty database. Only reads. */
@@ -182,8 +250,13 @@ static int check_sqlite_file(const char *path, struct sd_err *err)
 	char head[sizeof(sqlite_magic)];
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	/* Already open in this process: it was checked then, and opening it
+	 * again by hand would drop SQLite's locks (see open_files). */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && file_open_here(&st))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		sd_err_set(err, errno == ENOENT ? SD_ERR_NOT_FOUND : SD_ERR_IO,
 			   _("cannot open catalog %s: %s"), path, strerror(errno));
@@ -378,6 +451,7 @@ struct catalog *catalog_open(const char *path, struct sd_err *err)
 		refuse_newer(cat, version, err);
 		return NULL;
 	}
+	file_register(cat);
 	return SD_STEAL(cat);
 }
 
@@ -414,6 +488,7 @@ struct catalog *catalog_open_readonly(const char *path, struct sd_err *err)
 		    path, version, CATALOG_SCHEMA_VERSION);
 		return NULL;
 	}
+	file_register(cat);
 	return SD_STEAL(cat);
 }
 
@@ -424,6 +499,7 @@ void catalog_close(struct catalog *cat)
 	if (cat->in_tx)
 		catalog_rollback(cat);
 	sqlite3_close_v2(cat->db);
+	file_unregister(cat);
 	free(cat->path);
 	free(cat);
 }

@@ -6,6 +6,7 @@
 #define SD_CATALOG_PRIV_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include "catalog/catalog.h"
 
@@ -19,6 +20,9 @@ struct catalog {
 	bool readonly;
 	bool in_tx;	    /* between catalog_begin and catalog_commit/rollback */
 	int migrations_run; /* migration steps applied by the last migration */
+	bool registered;    /* counted in the process's table of open catalog files */
+	dev_t dev;
+	ino_t ino;
 };
 
 SD_DEFINE_AUTO(stmt, sqlite3_stmt, sqlite3_finalize)

@@ -7,3 +7,8 @@ tests_integration_it_chain_SOURCES = tests/integration/it-chain.c
 tests_integration_it_chain_LDADD = $(TEST_LIBS)
 tests_integration_it_bad_input_SOURCES = tests/integration/it-bad-input.c
 tests_integration_it_bad_input_LDADD = $(TEST_LIBS)
+
+# Clones, volumes from snapshots, tasks.
+INTEGRATION_TESTS += tests/integration/it-clone
+tests_integration_it_clone_SOURCES = tests/integration/it-clone.c
+tests_integration_it_clone_LDADD = $(TEST_LIBS)
