@@ -257,6 +257,16 @@ static bool image_needed(const struct model_vm *vm, json_t *keep, const char *id
 	return false;
 }
 
+/* Is image id the layer of some snapshot (of any disk)? */
+static bool is_snapshot_layer(const struct model_vm *vm, const char *id)
+{
+	for (size_t i = 0; i < vm->nsnapshots; i++)
+		for (size_t d = 0; d < vm->snapshots[i].ndisks; d++)
+			if (strcmp(vm->snapshots[i].disks[d].image_id, id) == 0)
+				return true;
+	return false;
+}
+
 static bool snapshot_descends(const struct model_vm *vm, const struct model_snapshot *s,
 			      const char *ancestor)
 {
@@ -298,9 +308,14 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 	json_array_append_new(changes, json_pack("{s:s}", "op", "preview_clear"));
 	json_array_append_new(changes, json_pack("{s:s,s:s?}", "op", "vm_set_current",
 						 "snapshot_id", new_current));
+	/* A top holds the state before the preview unless it is empty and
+	 * rests on a snapshot's layer: an empty top on an unnamed internal
+	 * layer (what a deleted snapshot with two children leaves) is the only
+	 * way left to that state. */
 	json_object_foreach(tops, k, v) {
 		const struct model_image *t = model_vm_image(vm, json_string_value(v));
-		if (t && t->allocated > 0)
+		if (t && (t->allocated > 0 ||
+			  (t->parent_id && !is_snapshot_layer(vm, t->parent_id))))
 			holds_data = true;
 	}
 
@@ -387,9 +402,10 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 			      _("make the preview the VM's state in the catalog"));
 		json_object_set_new(summary, "auto_snapshot", json_string(name));
 	} else {
-		/* The tops held nothing: the state before the preview is the
-		 * current snapshot's. Empty tops go; a preview layer resting on
-		 * one is re-pointed to its parent (same content). */
+		/* The tops held nothing and rest on snapshots' layers: those
+		 * snapshots hold the state before the preview. Empty tops go; a
+		 * preview layer resting on one is re-pointed to its parent
+		 * (same content). */
 		json_t *drop = json_array();
 
 		json_object_foreach(tops, k, v) {
