@@ -235,4 +235,57 @@ int catalog_lock_release(struct catalog *cat, int64_t vm_id, const struct catalo
 int catalog_image_find(struct catalog *cat, int64_t host_id, const char *path, char **id,
 		       struct sd_err *err);
 
+/* ---- tasks: long copies with progress (catalog/task.c) ---- */
+
+struct catalog_task {
+	int64_t id;
+	char *op;      /* "clone", "volume from-snapshot" */
+	char *vm_name; /* or NULL */
+	char *label;   /* what it does, for people; or NULL */
+	char *state;   /* "queued", "running", "done", "failed", "cancelled" */
+	uint64_t bytes_done, bytes_total;
+	double rate;   /* bytes per second, 0 unknown */
+	char *created, *started, *ended; /* ISO-8601 UTC; started/ended may be NULL */
+	char *error;   /* or NULL */
+	bool cancel_requested;
+	struct catalog_owner owner;
+};
+void catalog_task_clear(struct catalog_task *t);
+void catalog_tasks_free(struct catalog_task *v, size_t n);
+
+/* Records a task in state "running", owned by owner; *id gets its id. */
+int catalog_task_insert(struct catalog *cat, const char *op, const char *vm_name,
+			const char *label, uint64_t bytes_total, const struct catalog_owner *owner,
+			int64_t *id, struct sd_err *err);
+/* Records progress; *cancel_requested (may be NULL) gets the cancel flag. */
+int catalog_task_progress(struct catalog *cat, int64_t id, uint64_t bytes_done,
+			  uint64_t bytes_total, double rate, bool *cancel_requested,
+			  struct sd_err *err);
+/* Ends a task ("done", "failed", "cancelled") with an error text (may be
+ * NULL) and releases its image holds, in one transaction. */
+int catalog_task_finish(struct catalog *cat, int64_t id, const char *state, const char *error,
+			struct sd_err *err);
+/* Changes the owner (a --detach child takes the task over). */
+int catalog_task_set_owner(struct catalog *cat, int64_t id, const struct catalog_owner *owner,
+			   struct sd_err *err);
+/* Asks the owner of a queued or running task to cancel it: 1 asked, 0 the
+ * task has ended already, SD_ERR_NOT_FOUND when there is no such task. */
+int catalog_task_cancel(struct catalog *cat, int64_t id, struct sd_err *err);
+/* 1 found (t filled; clear it after), 0 not found, -1 error. */
+int catalog_task_get(struct catalog *cat, int64_t id, struct catalog_task *t, struct sd_err *err);
+/* Every task, oldest first; limit 0: all (else the newest limit). */
+int catalog_task_list(struct catalog *cat, size_t limit, struct catalog_task **out, size_t *n,
+		      struct sd_err *err);
+
+/* ---- image holds: layers a task reads, kept from delete and merge ---- */
+
+int catalog_hold_add(struct catalog *cat, int64_t task_id, const char *image_id,
+		     struct sd_err *err);
+/* Releases every hold of the task. */
+int catalog_hold_release(struct catalog *cat, int64_t task_id, struct sd_err *err);
+/* The queued or running tasks holding image_id (the caller checks that
+ * their owners live); caller frees with catalog_tasks_free. */
+int catalog_hold_list(struct catalog *cat, const char *image_id, struct catalog_task **out,
+		      size_t *n, struct sd_err *err);
+
 #endif

@@ -18,6 +18,7 @@ static const struct cli_cmd *const families[] = {
 	cli_cmds_snapshot,
 	cli_cmds_preview,
 	cli_cmds_sync,
+	cli_cmds_clone,
 	cli_cmds_demo,
 };
 
@@ -74,6 +75,11 @@ void cli_say(const char *line, void *opaque)
 		return;
 	cli_print_safe(stderr, line);
 	fputc('\n', stderr);
+}
+
+bool cli_json(const struct cli_ctx *ctx)
+{
+	return ctx && ctx->json;
 }
 
 const char *cli_arg(const struct cli_args *a, const char *name)

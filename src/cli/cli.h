@@ -66,6 +66,8 @@ struct ctl *cli_ctl(struct cli_ctx *ctx, struct sd_err *err);
 json_t *cli_json_str(const char *s);
 /* A progress line for people (stderr, not with --json). */
 void cli_say(const char *line, void *opaque);
+/* Was --json given? (progress displays stay quiet then) */
+bool cli_json(const struct cli_ctx *ctx);
 
 /* The command families, each in its cmd-<family>.c, ending with a NULL words. */
 extern const struct cli_cmd cli_cmds_vm[];
@@ -73,6 +75,7 @@ extern const struct cli_cmd cli_cmds_demo[];
 extern const struct cli_cmd cli_cmds_snapshot[];
 extern const struct cli_cmd cli_cmds_preview[];
 extern const struct cli_cmd cli_cmds_sync[];
+extern const struct cli_cmd cli_cmds_clone[];
 
 /* The whole CLI: global options, then a command. Returns the exit status. */
 int cli_main(int argc, char **argv);

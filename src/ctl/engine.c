@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl/engine.h"
+#include "ctl/task.h"
 #include "img/img.h"
 #include "util/auto.h"
 #include "util/i18n.h"
@@ -203,6 +204,8 @@ static int run_step(struct ctl *ctl, const char *kind, const json_t *args, struc
 		return img_commit(jstr(args, "top"), jstr(args, "format"), err);
 	if (strcmp(kind, "qemu_rebase") == 0)
 		return step_qemu_rebase(args, err);
+	if (ctl_task_step_kind(kind)) /* copies, clones: ctl/task.c */
+		return ctl_task_step(ctl, kind, args, err);
 	sd_err_set(err, SD_ERR_INTERNAL, _("unknown step kind '%s'"), kind);
 	return -1;
 }

@@ -1,8 +1,10 @@
 # src/ctl: sources and unit tests (see Makefile.am)
 noinst_LIBRARIES += src/ctl/libsdctl.a
 src_ctl_libsdctl_a_SOURCES = \
+	src/ctl/clone.c \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/demo.c \
 	src/ctl/engine.c src/ctl/engine.h \
 	src/ctl/snap.c src/ctl/snap.h \
+	src/ctl/task.c src/ctl/task.h \
 	src/ctl/vm.c

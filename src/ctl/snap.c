@@ -6,6 +6,7 @@
 
 #include "ctl/engine.h"
 #include "ctl/snap.h"
+#include "ctl/task.h"
 #include "img/img.h"
 #include "util/auto.h"
 #include "util/i18n.h"
@@ -325,6 +326,9 @@ static int operate(struct ctl *ctl, const char *vm, const char *op, int flags, p
 	if (!plan)
 		goto out;
 	*plan_out = plan;
+	/* layers a running task reads (a clone's source) stay as they are */
+	if (!dry_run && ctl_task_check_plan(ctl, L.state, plan, err) < 0)
+		goto out;
 	rc = dry_run ? 0 : ctl_engine_run(ctl, L.vm_id, L.dom->name, plan, err);
 out:
 	loaded_clear(ctl, &L);

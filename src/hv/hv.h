@@ -162,6 +162,15 @@ char *hv_domain_xml_edit(const char *xml, const char *name, const char *uuid,
  * NULL-terminated (caller frees with sd_strv_free). NULL on bad XML. */
 char **hv_domain_xml_disk_targets(const char *xml, struct sd_err *err);
 
+/* A clone's identity (pure; caller frees): the <mac address> of each
+ * <interface> in document order becomes macs[i] (more interfaces than macs:
+ * SD_ERR_INVALID); <os><nvram> is dropped; vcpus > 0 sets <vcpu> (and drops
+ * <vcpus> and a <cpu><topology>); memory_kib > 0 sets <memory> and
+ * <currentMemory> (KiB) and drops <maxMemory>. Name, UUID and disks:
+ * hv_domain_xml_edit. */
+char *hv_domain_xml_set_identity(const char *xml, const char *const *macs, size_t nmacs,
+				 unsigned vcpus, uint64_t memory_kib, struct sd_err *err);
+
 /* ---- storage ---- */
 
 struct hv_pool {

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/hv/libsdhv.a
 src_hv_libsdhv_a_SOURCES = \
 	src/hv/hv.h src/hv/priv.h \
+	src/hv/clone-xml.c \
 	src/hv/conn.c \
 	src/hv/domain.c \
 	src/hv/domain-xml.c \

@@ -114,6 +114,23 @@ int img_rebase(const char *top, const char *format, const char *backing, const c
 int img_compare(const char *a, const char *format_a, const char *b, const char *format_b,
 		struct sd_err *err);
 
+/* ---- flattened copies (convert.c) ---- */
+
+/* qemu-img measure -f FMT -O OUT_FMT --output=json SRC: *required gets the
+ * bytes a copy of SRC (read through its backing chain) needs as OUT_FMT. */
+int img_measure(const char *src, const char *src_format, const char *out_format,
+		uint64_t *required, struct sd_err *err);
+/* qemu-img convert -p -f FMT -O DST_FMT [-o compat=1.1] [-r RATE] SRC DST:
+ * DST becomes a standalone copy of what SRC's chain reads; then DST is
+ * fsynced (convert does not). rate_limit 0: none. Progress and cancel as
+ * img_spawn_progress; a cancelled copy returns -1 with a "cancelled" error.
+ * DST is left as it is on failure (the caller removes it). */
+int img_convert(const char *src, const char *src_format, const char *dst, const char *dst_format,
+		uint64_t rate_limit, void (*on_progress)(double fraction, void *opaque),
+		void *opaque, volatile int *cancel, struct sd_err *err);
+/* open + fsync + close of a file. */
+int img_fsync_path(const char *path, struct sd_err *err);
+
 /* Does a qcow2 file hold data of its own (any L2 table: written or zeroed
  * clusters)? Reads the header and L1 table directly: no process. */
 int img_qcow2_has_data(const char *path, bool *has_data, struct sd_err *err);

@@ -3,6 +3,7 @@ noinst_LIBRARIES += src/img/libsdimg.a
 src_img_libsdimg_a_SOURCES = \
 	src/img/img.h src/img/img-priv.h \
 	src/img/chain-ops.c \
+	src/img/convert.c \
 	src/img/info.c \
 	src/img/qcow2.c \
 	src/img/spawn.c \

@@ -1,6 +1,7 @@
 # src/model: pure data and planners, no I/O (see Makefile.am)
 noinst_LIBRARIES += src/model/libsdmodel.a
 src_model_libsdmodel_a_SOURCES = \
+	src/model/plan-clone.c \
 	src/model/plan-common.c src/model/plan-priv.h \
 	src/model/plan-delete.c \
 	src/model/plan-preview.c \
@@ -11,3 +12,7 @@ src_model_libsdmodel_a_SOURCES = \
 UNIT_TESTS += tests/unit/test-model
 tests_unit_test_model_SOURCES = tests/unit/test-model.c
 tests_unit_test_model_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST_LIBS)
+
+UNIT_TESTS += tests/unit/test-clone
+tests_unit_test_clone_SOURCES = tests/unit/test-clone.c
+tests_unit_test_clone_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST_LIBS)

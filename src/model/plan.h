@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "model/state.h"
 #include "util/err.h"
@@ -82,5 +83,50 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 		    struct sd_err *err);
 json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const char *snapshot,
 		    struct sd_err *err);
+
+/* ---- clone and volume from snapshot (plan-clone.c) ----
+ * Step kinds (run by ctl/task.c):
+ *   copy_disk   {target, src, src_format, path, format, pool, bytes}
+ *               (qemu-img convert of src's chain into path; undo remove_copy)
+ *   remove_copy {path, pool}
+ *   define_new_domain {xml, name, uuid, sources: {target: {path, format}},
+ *               only: [target], macs: [mac], vcpus, memory_kib}
+ *               (undo undefine_domain {uuid, name})
+ *   register_vm {name, uuid, disks: [{target, image_id, path, format, pool,
+ *               virtual_size}], events: [{level, message}]} */
+
+/* Where one disk of a snapshot is copied to (the controller resolves pools
+ * and measures sizes). */
+struct plan_copy_target {
+	const char *target; /* "vda" */
+	const char *pool;   /* libvirt pool name */
+	const char *dir;    /* that pool's folder */
+	const char *format; /* "qcow2" or "raw" */
+	uint64_t bytes;     /* what the copy needs (qemu-img measure) */
+	bool missing;       /* the snapshot's layer for this disk is gone */
+};
+
+struct plan_clone_req {
+	const char *snapshot;     /* id or name */
+	const char *name;         /* NULL: copy_of_<VM>, made unique against taken */
+	char *const *taken;       /* names of the host's domains, NULL-terminated */
+	char *const *xml_targets; /* disk targets in the snapshot's domain XML */
+	char *const *old_macs;    /* MAC addresses in use (never given out again) */
+	size_t nnics;             /* interfaces in the snapshot's domain XML */
+	const struct plan_copy_target *disks; /* one per disk of the snapshot */
+	size_t ndisks;
+	unsigned vcpus;      /* 0: the snapshot's */
+	uint64_t memory_mib; /* 0: the snapshot's */
+};
+json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
+		   const struct plan_clone_req *req, struct sd_err *err);
+
+struct plan_volume_req {
+	const char *snapshot; /* id or name */
+	const char *name;     /* the new volume's name (its file name in the pool) */
+	struct plan_copy_target disk;
+};
+json_t *plan_volume_from_snapshot(const struct model_vm *vm, const struct plan_env *env,
+				  const struct plan_volume_req *req, struct sd_err *err);
 
 #endif
