@@ -288,4 +288,38 @@ int catalog_hold_release(struct catalog *cat, int64_t task_id, struct sd_err *er
 int catalog_hold_list(struct catalog *cat, const char *image_id, struct catalog_task **out,
 		      size_t *n, struct sd_err *err);
 
+
+/* ---- templates (catalog/template.c) ---- */
+
+struct catalog_template_disk {
+	char *target;
+	char *image_id;
+	char *path;
+	char *format;
+	uint64_t virtual_size;
+};
+struct catalog_template {
+	char *id;
+	char *name;
+	char *pool;
+	char *source_vm;
+	char *source_snapshot;
+	char *source_snapshot_id;
+	char *created;
+	struct catalog_template_disk *disks;
+	size_t ndisks;
+	char **dependents; /* names of VMs whose disks rest on it, NULL-terminated */
+	size_t children;   /* layers resting directly on its images */
+};
+/* Records a template from register_template's args (idempotent). */
+int catalog_template_add(struct catalog *cat, int64_t host_id, const json_t *args,
+			 const char *now, struct sd_err *err);
+int catalog_template_list(struct catalog *cat, int64_t host_id, struct catalog_template **out,
+			  size_t *n, struct sd_err *err);
+void catalog_templates_free(struct catalog_template *v, size_t n);
+/* Removes the template and its image rows; SD_ERR_BUSY while any layer
+ * rests on one of its images. */
+int catalog_template_remove(struct catalog *cat, int64_t host_id, const char *id,
+			    struct sd_err *err);
+
 #endif

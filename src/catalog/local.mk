@@ -8,6 +8,7 @@ src_catalog_libsdcatalog_a_SOURCES = \
 	src/catalog/image.c \
 	src/catalog/journal.c \
 	src/catalog/task.c \
+	src/catalog/template.c \
 	src/catalog/lock.c \
 	src/catalog/migrate.c \
 	src/catalog/state.c \

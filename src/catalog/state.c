@@ -62,9 +62,14 @@ static const char sql_state_images[] =
     "  WHERE p.vm_id = ?1 AND j.type = 'text'"
     " UNION SELECT i.parent_id FROM images i JOIN used u ON i.id = u.id"
     "  WHERE i.parent_id IS NOT NULL"
-    ") SELECT i.id, i.path, i.format, i.parent_id, i.pool, i.virtual_size"
-    " FROM used u JOIN images i ON i.id = u.id ORDER BY i.id";
-enum { SIMG_ID, SIMG_PATH, SIMG_FORMAT, SIMG_PARENT, SIMG_POOL, SIMG_SIZE };
+    ") SELECT i.id, i.path, i.format, i.parent_id, i.pool, i.virtual_size, 0"
+    " FROM used u JOIN images i ON i.id = u.id"
+    /* images of other VMs (linked clones) resting on this VM's layers */
+    " UNION ALL SELECT i.id, i.path, i.format, i.parent_id, i.pool, i.virtual_size, 1"
+    " FROM images i WHERE i.parent_id IN (SELECT id FROM used)"
+    "  AND i.id NOT IN (SELECT id FROM used)"
+    " ORDER BY 1";
+enum { SIMG_ID, SIMG_PATH, SIMG_FORMAT, SIMG_PARENT, SIMG_POOL, SIMG_SIZE, SIMG_FOREIGN };
 
 static const char sql_state_preview[] =
     "SELECT config_snapshot, memory, disks, saved_xml, saved_tops, saved_current, created"
@@ -169,6 +174,7 @@ static int load_images(struct catalog *cat, int64_t vm_id, struct model_vm *vm, 
 		img->pool = catalog_column_dup(st, SIMG_POOL);
 		img->virtual_size = size > 0 ? (uint64_t)size : 0;
 		img->allocated = 0; /* ctl fills it */
+		img->foreign = sqlite3_column_int(st, SIMG_FOREIGN) != 0;
 	}
 	return rc == SQLITE_DONE ? 0 : read_failed(cat, vm_id, err);
 }

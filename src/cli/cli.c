@@ -19,6 +19,7 @@ static const struct cli_cmd *const families[] = {
 	cli_cmds_preview,
 	cli_cmds_sync,
 	cli_cmds_clone,
+	cli_cmds_deploy,
 	cli_cmds_demo,
 };
 

@@ -76,6 +76,7 @@ extern const struct cli_cmd cli_cmds_snapshot[];
 extern const struct cli_cmd cli_cmds_preview[];
 extern const struct cli_cmd cli_cmds_sync[];
 extern const struct cli_cmd cli_cmds_clone[];
+extern const struct cli_cmd cli_cmds_deploy[];
 
 /* The whole CLI: global options, then a command. Returns the exit status. */
 int cli_main(int argc, char **argv);

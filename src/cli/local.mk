@@ -3,6 +3,7 @@ noinst_LIBRARIES += src/cli/libsdcli.a
 src_cli_libsdcli_a_SOURCES = \
 	src/cli/cli.c src/cli/cli.h \
 	src/cli/cmd-clone.c \
+	src/cli/cmd-deploy.c \
 	src/cli/cmd-demo.c \
 	src/cli/cmd-preview.c \
 	src/cli/cmd-snapshot.c \

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/clone-priv.h"
 #include "ctl/engine.h"
 #include "ctl/snap.h"
 #include "ctl/task.h"
@@ -25,16 +26,6 @@ static void new_id(char out[37], void *opaque)
 	(void)opaque;
 	sd_uuid_generate(out);
 }
-
-/* Resolved copy targets and the strings they point into. */
-struct targets {
-	struct plan_copy_target *v;
-	size_t n;
-	char **owned; /* strings to free */
-	size_t nowned, capowned;
-	char **holds; /* image ids to hold, NULL-terminated */
-	size_t nholds, capholds;
-};
 
 static const char *keep(struct targets *t, char *s)
 {
@@ -216,6 +207,9 @@ int ctl_clone(struct ctl *ctl, const struct ctl_clone_req *req, const struct ctl
 	t.v = sd_calloc(s->ndisks + 1, sizeof(*t.v));
 	for (size_t k = 0; k < s->ndisks; k++) {
 		const char *pool = NULL, *format = NULL;
+		if (req->root_only &&
+		    !sd_str_eq(s->disks[k].target, ctl_clone_root_disk(s, xml_targets)))
+			continue;
 		for (size_t i = 0; i < req->ndisks; i++)
 			if (sd_str_eq(req->disks[i].target, s->disks[k].target)) {
 				pool = req->disks[i].pool;
@@ -248,6 +242,8 @@ int ctl_clone(struct ctl *ctl, const struct ctl_clone_req *req, const struct ctl
 	pr.ndisks = t.n;
 	pr.vcpus = req->vcpus;
 	pr.memory_mib = req->memory_mib;
+	pr.root_only = req->root_only;
+	pr.network = req->network;
 	plan = plan_clone(vm, &env, &pr, err);
 	if (!plan)
 		goto out;
@@ -342,4 +338,44 @@ int ctl_volume_from_snapshot(struct ctl *ctl, const struct ctl_volume_req *req,
 out:
 	targets_clear(&t);
 	return rc;
+}
+
+/* ---- shared with ctl/deploy.c (ctl/clone-priv.h) ---- */
+
+const char *ctl_clone_root_disk(const struct model_snapshot *s, char *const *xml_targets)
+{
+	for (size_t i = 0; xml_targets && xml_targets[i]; i++)
+		for (size_t k = 0; k < s->ndisks; k++)
+			if (sd_str_eq(s->disks[k].target, xml_targets[i]))
+				return s->disks[k].target;
+	return s->ndisks > 0 ? s->disks[0].target : NULL;
+}
+
+int ctl_clone_resolve(struct ctl *ctl, const struct model_vm *vm,
+		      const struct model_snapshot_disk *sd, const char *pool, const char *format,
+		      struct targets *t, struct plan_copy_target *out, struct sd_err *err)
+{
+	return resolve(ctl, vm, sd, pool, format, t, out, err);
+}
+
+void ctl_clone_targets_clear(struct targets *t)
+{
+	targets_clear(t);
+}
+
+const char *ctl_clone_keep(struct targets *t, char *s)
+{
+	return keep(t, s);
+}
+
+int ctl_clone_lock_briefly(struct ctl *ctl, const struct model_vm *vm, struct sd_err *err)
+{
+	return lock_briefly(ctl, vm, err);
+}
+
+int ctl_clone_execute(struct ctl *ctl, const struct model_vm *vm, json_t *plan, const char *label,
+		      uint64_t total, struct targets *t, const struct ctl_task_opts *o,
+		      int64_t *task_id, struct sd_err *err)
+{
+	return execute(ctl, vm, plan, label, total, t, o, task_id, err);
 }

@@ -383,6 +383,8 @@ static int remove_layers(struct ctl *ctl, const char *uuid, const char *dir, str
 		return -1;
 	for (size_t i = 0; i < vm->nimages; i++) {
 		const char *path = vm->images[i].path;
+		if (vm->images[i].foreign) /* another VM's (a linked clone) */
+			continue;
 		if (strncmp(path, dir, len) != 0 || path[len] != '/')
 			continue;
 		if (hv_volume_delete_path(ctl->hv, path, err) < 0)

@@ -361,7 +361,8 @@ static json_t *do_delete(struct ctl *ctl, struct loaded *L, const struct plan_en
 			ids[n++] = s->disks[d].image_id;
 			for (size_t k = 0; k < L->state->nimages && n < SD_N_ELEMENTS(ids); k++) {
 				child = &L->state->images[k];
-				if (sd_str_eq(child->parent_id, s->disks[d].image_id))
+				if (!child->foreign &&
+				    sd_str_eq(child->parent_id, s->disks[d].image_id))
 					ids[n++] = child->id;
 			}
 		}
@@ -553,7 +554,7 @@ static int adopt(struct ctl *ctl, struct loaded *L, struct sd_err *err)
 						 "message", _("backing chains adopted")));
 	/* images the catalog knew that the chains no longer use */
 	for (size_t i = 0; i < L->state->nimages; i++) {
-		bool still = false;
+		bool still = L->state->images[i].foreign; /* another VM's */
 		for (size_t d = 0; d < nd && !still; d++)
 			for (size_t k = 0; k < chains[d]->n && !still; k++)
 				still = sd_str_eq(chains[d]->layers[k].filename,

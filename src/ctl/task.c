@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/deploy.h"
 #include "ctl/engine.h"
 #include "ctl/task.h"
 #include "img/img.h"
@@ -99,12 +100,21 @@ static void *ticker_main(void *arg)
 	uint64_t last_rate_done = 0;
 
 	for (;;) {
-		struct timespec ts = {0, TICK_MS * 1000000L};
+		struct timespec ts = {0, TICK_MS * 100000L};
 		int64_t now;
 		uint64_t done;
 		bool stop;
 
-		nanosleep(&ts, NULL);
+		/* in slices, so that the end of a short task is not held up */
+		for (int slice = 0; slice < 10; slice++) {
+			bool quit;
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&r->mu);
+			quit = r->stop;
+			pthread_mutex_unlock(&r->mu);
+			if (quit)
+				break;
+		}
 		pthread_mutex_lock(&r->mu);
 		stop = r->stop;
 		done = run_done(r);
@@ -281,6 +291,11 @@ static int step_define_new_domain(struct ctl *ctl, const json_t *a, struct sd_er
 	free(remove);
 	free(mac);
 	sd_strv_free(targets);
+	if (out && jstr(a, "network")) {
+		char *net = hv_domain_xml_set_network(out, jstr(a, "network"), err);
+		free(out);
+		out = net;
+	}
 	if (!out)
 		return -1;
 	return hv_domain_define(ctl->hv, out, err);
@@ -308,18 +323,19 @@ static int step_register_vm(struct ctl *ctl, const json_t *a, struct sd_err *err
 		if (catalog_disk_ensure(ctl->cat, vm_id, jstr(d, "target"), &disk_id, err) < 0)
 			goto fail;
 		json_array_append_new(
-		    changes, json_pack("{s:s,s:s,s:s,s:s,s:n,s:s?,s:O}", "op", "image_add", "id",
-				       jstr(d, "image_id"), "path", jstr(d, "path"), "format",
-				       jstr(d, "format"), "parent_id", "pool", jstr(d, "pool"),
-				       "virtual_size", json_object_get(d, "virtual_size")));
+		    changes,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:O}", "op", "image_add", "id",
+			      jstr(d, "image_id"), "path", jstr(d, "path"), "format",
+			      jstr(d, "format"), "parent_id", jstr(d, "parent_id"), "pool",
+			      jstr(d, "pool"), "virtual_size", json_object_get(d, "virtual_size")));
 		json_array_append_new(changes,
 				      json_pack("{s:s,s:s,s:s}", "op", "disk_set_active", "disk_id",
 						disk_id, "image_id", jstr(d, "image_id")));
 	}
 	json_array_foreach(events, i, e) json_array_append_new(
-	    changes,
-	    json_pack("{s:s,s:s?,s:s,s:s,s:s}", "op", "event", "vm", jstr(a, "vm"), "event_op",
-		      "clone", "level", jstr(e, "level"), "message", jstr(e, "message")));
+	    changes, json_pack("{s:s,s:s?,s:s,s:s,s:s}", "op", "event", "vm", jstr(a, "vm"),
+			       "event_op", jstr(a, "event_op") ? jstr(a, "event_op") : "clone",
+			       "level", jstr(e, "level"), "message", jstr(e, "message")));
 	if (catalog_apply(ctl->cat, ctl->host_id, vm_id, changes, err) < 0)
 		goto fail;
 	json_decref(changes);
@@ -332,8 +348,8 @@ fail:
 
 bool ctl_task_step_kind(const char *kind)
 {
-	static const char *const kinds[] = {"copy_disk", "remove_copy", "define_new_domain",
-					    "undefine_domain", "register_vm"};
+	static const char *const kinds[] = {"copy_disk",       "remove_copy", "define_new_domain",
+					    "undefine_domain", "register_vm", "register_template"};
 
 	for (size_t i = 0; i < SD_N_ELEMENTS(kinds); i++)
 		if (sd_str_eq(kind, kinds[i]))
@@ -353,6 +369,8 @@ int ctl_task_step(struct ctl *ctl, const char *kind, const json_t *args, struct 
 		return hv_domain_remove(ctl->hv, jstr(args, "uuid"), err);
 	if (strcmp(kind, "register_vm") == 0)
 		return step_register_vm(ctl, args, err);
+	if (strcmp(kind, "register_template") == 0) /* ctl/deploy.c */
+		return ctl_deploy_step_register_template(ctl, args, err);
 	sd_err_set(err, SD_ERR_INTERNAL, _("unknown step kind '%s'"), kind);
 	return -1;
 }

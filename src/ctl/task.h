@@ -43,6 +43,8 @@ struct ctl_clone_req {
 	size_t ndisks;
 	unsigned vcpus;	     /* 0: the snapshot's */
 	uint64_t memory_mib; /* 0: the snapshot's */
+	bool root_only;	     /* the first disk alone (deploy --root-only) */
+	const char *network; /* NULL, or every NIC re-pointed to this network */
 };
 /* A new VM from snapshot S (DESIGN.md 7). *plan gets the plan (the
  * caller's), *task_id the task's id (0 with dry_run). */

@@ -106,3 +106,30 @@ char *hv_domain_xml_set_identity(const char *xml, const char *const *macs, size_
 	}
 	return hv_xml_dump(doc);
 }
+
+char *hv_domain_xml_set_network(const char *xml, const char *network, struct sd_err *err)
+{
+	struct sd_err perr = SD_ERR_INIT;
+	SD_AUTO(xml_doc) *doc = hv_xml_read(xml, &perr);
+	xmlNode *root, *devices;
+
+	if (!doc) {
+		sd_err_set(err, perr.code, _("invalid domain XML: %s"), perr.msg);
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	devices = root ? hv_xml_child(root, "devices") : NULL;
+	for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+		xmlNode *src;
+
+		if (!is_elem(n, "interface"))
+			continue;
+		hv_xml_set(n, "type", "network");
+		/* a bridge, direct or user interface's own source does not apply */
+		while ((src = hv_xml_child(n, "source")))
+			drop(src);
+		drop(hv_xml_child(n, "target"));
+		hv_xml_set(hv_xml_add(n, "source", NULL), "network", network);
+	}
+	return hv_xml_dump(doc);
+}

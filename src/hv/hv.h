@@ -170,6 +170,9 @@ char **hv_domain_xml_disk_targets(const char *xml, struct sd_err *err);
  * hv_domain_xml_edit. */
 char *hv_domain_xml_set_identity(const char *xml, const char *const *macs, size_t nmacs,
 				 unsigned vcpus, uint64_t memory_kib, struct sd_err *err);
+/* Every <interface> becomes type='network' with <source network='NAME'/>
+ * (deploy --network). */
+char *hv_domain_xml_set_network(const char *xml, const char *network, struct sd_err *err);
 
 /* ---- storage ---- */
 

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/model/libsdmodel.a
 src_model_libsdmodel_a_SOURCES = \
 	src/model/plan-clone.c \
+	src/model/plan-deploy.c \
 	src/model/plan-common.c src/model/plan-priv.h \
 	src/model/plan-delete.c \
 	src/model/plan-preview.c \
@@ -16,3 +17,7 @@ tests_unit_test_model_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST
 UNIT_TESTS += tests/unit/test-clone
 tests_unit_test_clone_SOURCES = tests/unit/test-clone.c
 tests_unit_test_clone_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST_LIBS)
+
+UNIT_TESTS += tests/unit/test-deploy
+tests_unit_test_deploy_SOURCES = tests/unit/test-deploy.c
+tests_unit_test_deploy_LDADD = src/model/libsdmodel.a src/util/libsdutil.a $(TEST_LIBS)

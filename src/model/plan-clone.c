@@ -155,7 +155,7 @@ json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
 		bool given = false;
 		for (size_t k = 0; k < req->ndisks; k++)
 			given = given || sd_str_eq(req->disks[k].target, s->disks[i].target);
-		if (!given) {
+		if (!given && !req->root_only) {
 			sd_err_set(err, SD_ERR_INTERNAL, _("no copy target for disk %s"),
 				   s->disks[i].target);
 			return NULL;
@@ -233,15 +233,15 @@ json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
 		SD_AUTOFREE char *msg =
 		    sd_asprintf(_("clone %s made from snapshot %s"), name, s->name);
 
-		plan_add_step(plan, "define_new_domain",
-			      json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:i,s:I}", "xml", s->domain_xml,
-					"name", name, "uuid", uuid, "sources", sources, "only",
-					only, "macs", json_deep_copy(macs), "vcpus",
-					(int)req->vcpus, "memory_kib",
-					(json_int_t)(req->memory_mib * 1024)),
-			      json_pack("{s:s,s:{s:s,s:s}}", "kind", "undefine_domain", "args",
-					"uuid", uuid, "name", name),
-			      false, label);
+		plan_add_step(
+		    plan, "define_new_domain",
+		    json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:i,s:I,s:s?}", "xml", s->domain_xml,
+			      "name", name, "uuid", uuid, "sources", sources, "only", only, "macs",
+			      json_deep_copy(macs), "vcpus", (int)req->vcpus, "memory_kib",
+			      (json_int_t)(req->memory_mib * 1024), "network", req->network),
+		    json_pack("{s:s,s:{s:s,s:s}}", "kind", "undefine_domain", "args", "uuid", uuid,
+			      "name", name),
+		    false, label);
 		json_array_append_new(events,
 				      json_pack("{s:s,s:s}", "level", "info", "message", msg));
 		plan_set_pnr_next(plan);

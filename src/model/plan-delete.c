@@ -24,6 +24,15 @@ static bool used_by_other_snapshot(const struct model_vm *vm, const struct model
 	return false;
 }
 
+/* Does a layer of another VM (a linked clone) rest directly on image id? */
+static bool has_foreign_child(const struct model_vm *vm, const char *id)
+{
+	for (size_t i = 0; i < vm->nimages; i++)
+		if (vm->images[i].foreign && sd_str_eq(vm->images[i].parent_id, id))
+			return true;
+	return false;
+}
+
 json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const char *snapshot,
 		    struct sd_err *err)
 {
@@ -77,8 +86,12 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 								 "id", L->id));
 			json_array_append_new(after, json_string(L->path));
 			json_array_append_new(files, json_string(L->path));
-		} else if (n >= 2) {
-			/* several layers rest on it: it stays, unnamed */
+		} else if (n >= 2 || K->foreign || has_foreign_child(vm, K->id)) {
+			/* several layers rest on it, or a linked clone of another
+			 * VM rests on it or on its only child (another VM's layers
+			 * are never rewritten, removed nor re-pointed from here,
+			 * and what they rest on is never rewritten): it stays,
+			 * unnamed */
 			json_array_append_new(kept, json_string(L->path));
 		} else if (K->allocated < L->allocated) {
 			/* Commit the smaller child down into L, then L takes the

@@ -222,6 +222,10 @@ json_t *plan_undo(const struct model_vm *vm, const struct plan_env *env, struct 
 			json_array_append_new(changes, json_pack("{s:s,s:s}", "op", "image_remove",
 								 "id", d->active_image_id));
 	}
+	/* the current snapshot too: a snapshot taken during the preview made
+	 * itself current */
+	json_array_append_new(changes, json_pack("{s:s,s:s?}", "op", "vm_set_current",
+						 "snapshot_id", p->saved_current));
 	json_array_append_new(changes, json_pack("{s:s}", "op", "preview_clear"));
 	json_array_append_new(changes, plan_change_event(vm->name, "undo", "info",
 							 _("preview undone")));
@@ -348,6 +352,10 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 							_("preview committed; later snapshots pruned")));
 		/* image rows go in the catalog step, files after it */
 		json_t *gone = json_array();
+		/* linked clones of other VMs keep what they rest on */
+		for (size_t i = 0; i < vm->nimages; i++)
+			if (vm->images[i].foreign)
+				json_object_set_new(keep, vm->images[i].id, json_true());
 		for (size_t i = 0; i < vm->nimages; i++)
 			if (!image_needed(vm, keep, vm->images[i].id)) {
 				json_array_append_new(changes, json_pack("{s:s,s:s}", "op",

@@ -117,6 +117,8 @@ struct plan_clone_req {
 	size_t ndisks;
 	unsigned vcpus;      /* 0: the snapshot's */
 	uint64_t memory_mib; /* 0: the snapshot's */
+	bool root_only;      /* disks: the first disk alone; the others leave the VM */
+	const char *network; /* NULL, or every NIC re-pointed to this libvirt network */
 };
 json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
 		   const struct plan_clone_req *req, struct sd_err *err);
@@ -128,5 +130,53 @@ struct plan_volume_req {
 };
 json_t *plan_volume_from_snapshot(const struct model_vm *vm, const struct plan_env *env,
 				  const struct plan_volume_req *req, struct sd_err *err);
+
+/* ---- deploy from snapshot and templates (plan-deploy.c) ----
+ * Step kinds (run by ctl/task.c and ctl/deploy.c):
+ *   create_overlay, define_new_domain (+ network), register_vm (disks may
+ *   have a parent_id),
+ *   register_template {id, name, pool, vm, snapshot, snapshot_id,
+ *               disks: [{target, image_id, path, format, pool, virtual_size}]}
+ *               (undo: nothing; the copies' undos remove the files) */
+
+/* What one disk of a linked deploy rests on. */
+struct plan_linked_disk {
+	const char *target;
+	const char *backing_id; /* image id (a template's or the snapshot's layer) */
+	const char *backing_path;
+	const char *backing_format;
+	const char *pool; /* the pool the overlay goes to */
+	const char *dir;  /* its folder */
+	uint64_t virtual_size;
+};
+
+struct plan_deploy_req {
+	const char *snapshot; /* id or name */
+	const char *name;     /* the new VM's name (required) */
+	char *const *taken;
+	char *const *xml_targets;
+	char *const *old_macs;
+	size_t nnics;
+	const struct plan_linked_disk *disks; /* the disks deployed, in order */
+	size_t ndisks;
+	const char *network; /* or NULL */
+	const char *template_id; /* NULL: --direct */
+	const char *template_name;
+};
+/* A linked deploy: overlays on a template's images or on the snapshot's
+ * layers, a new domain, the catalog. */
+json_t *plan_deploy_linked(const struct model_vm *vm, const struct plan_env *env,
+			   const struct plan_deploy_req *req, struct sd_err *err);
+
+struct plan_seed_req {
+	const char *snapshot; /* id or name */
+	const char *name;     /* the template's name */
+	const char *pool;
+	const struct plan_copy_target *disks; /* one per disk of the snapshot */
+	size_t ndisks;
+};
+/* A template: flattened copies of a snapshot's disks in one pool. */
+json_t *plan_template_seed(const struct model_vm *vm, const struct plan_env *env,
+			   const struct plan_seed_req *req, struct sd_err *err);
 
 #endif

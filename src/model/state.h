@@ -18,6 +18,7 @@ struct model_image {
 	char *pool;      /* libvirt pool name, or NULL */
 	uint64_t virtual_size;
 	uint64_t allocated; /* bytes of data it holds (filled by ctl; 0 unknown) */
+	bool foreign;       /* not the VM's: a linked clone's layer resting on one of its */
 };
 
 struct model_disk {

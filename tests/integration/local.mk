@@ -12,3 +12,8 @@ tests_integration_it_bad_input_LDADD = $(TEST_LIBS)
 INTEGRATION_TESTS += tests/integration/it-clone
 tests_integration_it_clone_SOURCES = tests/integration/it-clone.c
 tests_integration_it_clone_LDADD = $(TEST_LIBS)
+
+# Deploy from snapshot (full, linked, direct) and templates.
+INTEGRATION_TESTS += tests/integration/it-deploy
+tests_integration_it_deploy_SOURCES = tests/integration/it-deploy.c
+tests_integration_it_deploy_LDADD = $(TEST_LIBS)

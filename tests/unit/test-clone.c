@@ -100,7 +100,8 @@ static void test_clone_plan(void **state)
 	char *taken[] = {"web", "copy_of_web", NULL};
 	char *xml_targets[] = {"vda", "vdb", NULL};
 	char *old_macs[] = {"52:54:00:aa:bb:cc", NULL};
-	struct plan_clone_req req = {"S", NULL, taken, xml_targets, old_macs, 2, t, 2, 0, 0};
+	struct plan_clone_req req = {"S", NULL, taken, xml_targets, old_macs, 2,
+				     t,	  2,	0,     0,	    false,    NULL};
 	struct sd_err err = SD_ERR_INIT;
 	json_t *plan = plan_clone(vm, &env, &req, &err), *sum;
 
@@ -153,7 +154,7 @@ static void test_clone_refusals(void **state)
 	    {"vdb", "p", "/p", "qcow2", 100, false},
 	};
 	char *taken[] = {"web", "db", NULL};
-	struct plan_clone_req req = {"S", "db", taken, NULL, NULL, 0, t, 2, 0, 0};
+	struct plan_clone_req req = {"S", "db", taken, NULL, NULL, 0, t, 2, 0, 0, false, NULL};
 	struct sd_err err = SD_ERR_INIT;
 
 	(void)state;
@@ -190,7 +191,8 @@ static void test_clone_skips(void **state)
 	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
 	struct plan_copy_target t[] = {{"vda", "p", "/p", "qcow2", 100, false}};
 	char *xml_targets[] = {"vda", "vdb", NULL};
-	struct plan_clone_req req = {"N", "n1", NULL, xml_targets, NULL, 0, t, 1, 4, 512};
+	struct plan_clone_req req = {"N", "n1", NULL, xml_targets, NULL,  0,
+				     t,	  1,	4,    512,	   false, NULL};
 	struct plan_copy_target t2[] = {
 	    {"vda", "p", "/p", "qcow2", 100, false},
 	    {"vdb", NULL, NULL, "qcow2", 0, true},

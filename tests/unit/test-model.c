@@ -1024,7 +1024,11 @@ static void test_undo(void **state)
 	assert_json(json_object_get(step(plan, 1), "undo"),
 		    "{'kind':'define_domain','args':{'xml':'<domain><!-- preview --></domain>'}}");
 	assert_ops(plan, "disk_set_active,image_remove,disk_set_active,image_remove,"
-			 "disk_set_active,disk_set_active,image_remove,preview_clear,event");
+			 "disk_set_active,disk_set_active,image_remove,vm_set_current,"
+			 "preview_clear,event");
+	/* the current snapshot from before the preview comes back too */
+	assert_json(change(plan, "vm_set_current", 1),
+		    "{'op':'vm_set_current','snapshot_id':'sB'}");
 	assert_json(change(plan, "disk_set_active", 1),
 		    "{'op':'disk_set_active','disk_id':'d-vda','image_id':'a2'}");
 	assert_json(change(plan, "disk_set_active", 2),
