@@ -1,12 +1,25 @@
 # Integration tests: real libvirtd on qemu:///system, real qcow2 files.
 INTEGRATION_TESTS += tests/integration/it-demo tests/integration/it-chain \
-	tests/integration/it-bad-input
+	tests/integration/it-bad-input tests/integration/it-preview \
+	tests/integration/it-tree tests/integration/it-crash \
+	tests/integration/it-concurrency
 tests_integration_it_demo_SOURCES = tests/integration/it-demo.c
 tests_integration_it_demo_LDADD = $(TEST_LIBS)
 tests_integration_it_chain_SOURCES = tests/integration/it-chain.c
 tests_integration_it_chain_LDADD = $(TEST_LIBS)
 tests_integration_it_bad_input_SOURCES = tests/integration/it-bad-input.c
 tests_integration_it_bad_input_LDADD = $(TEST_LIBS)
+
+# The snapshot engine's tests share helpers (tests/integration/itlib.h).
+IT_LIB_SOURCES = tests/integration/itlib.c tests/integration/itlib.h
+tests_integration_it_preview_SOURCES = tests/integration/it-preview.c $(IT_LIB_SOURCES)
+tests_integration_it_preview_LDADD = $(TEST_LIBS)
+tests_integration_it_tree_SOURCES = tests/integration/it-tree.c $(IT_LIB_SOURCES)
+tests_integration_it_tree_LDADD = $(TEST_LIBS)
+tests_integration_it_crash_SOURCES = tests/integration/it-crash.c $(IT_LIB_SOURCES)
+tests_integration_it_crash_LDADD = $(TEST_LIBS)
+tests_integration_it_concurrency_SOURCES = tests/integration/it-concurrency.c $(IT_LIB_SOURCES)
+tests_integration_it_concurrency_LDADD = $(TEST_LIBS)
 
 # Clones, volumes from snapshots, tasks.
 INTEGRATION_TESTS += tests/integration/it-clone
