@@ -306,6 +306,9 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 		return NULL;
 	}
 	new_current = p->config_snapshot ? p->config_snapshot : p->saved_current;
+	/* snapshots taken during the preview: the state descends from the last */
+	if (!sd_str_eq(vm->current_snapshot, p->saved_current))
+		new_current = vm->current_snapshot;
 	plan = plan_new("commit", vm->name);
 	summary = json_object_get(plan, "summary");
 	changes = json_array();

@@ -16,6 +16,7 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 	SD_AUTOFREE char *name = NULL;
 	json_t *plan, *changes, *sources, *sdisks;
 	size_t included = 0;
+	const char *parent = vm->current_snapshot;
 
 	if (req->name) {
 		if (!plan_name_valid(req->name, err))
@@ -38,6 +39,11 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 		}
 	}
 
+	/* In a preview the state descends from the preview's configuration
+	 * snapshot (or from a snapshot already taken during the preview). */
+	if (vm->preview && sd_str_eq(vm->current_snapshot, vm->preview->saved_current))
+		parent = vm->preview->config_snapshot ? vm->preview->config_snapshot
+						      : vm->preview->saved_current;
 	env->new_id(snap_id, env->opaque);
 	plan = plan_new("snapshot create", vm->name);
 	changes = json_array();
@@ -93,7 +99,7 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 	json_array_append_new(
 		changes,
 		json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:n,s:b,s:b,s:n,s:o}", "op", "snapshot_add",
-			  "id", snap_id, "name", name, "parent_id", vm->current_snapshot, "created",
+			  "id", snap_id, "name", name, "parent_id", parent, "created",
 			  env->now, "description", req->description ? req->description : "",
 			  "domain_xml", env->domain_xml, "memory_path", "auto", req->is_auto,
 			  "imported", false, "policy_id", "disks", sdisks));

@@ -1665,6 +1665,39 @@ static void test_describe(void **state)
 	model_vm_free(vm);
 }
 
+
+/* A snapshot taken during a preview descends from the preview's
+ * configuration, and a commit keeps it current (the state descends from it). */
+static void test_snapshot_during_preview_then_commit(void **state)
+{
+	struct model_vm *vm = vm_in_composed_preview();
+	struct sd_err err = SD_ERR_INIT;
+	struct ids ids;
+	struct plan_env env = env_make(&ids, NULL);
+	struct plan_snapshot_req req = {.name = "in-preview"};
+	ids.n = 10; /* the preview used the first ids */
+	const struct model_snapshot *alpha = model_vm_snapshot(vm, "alpha");
+	json_t *plan = plan_snapshot_create(vm, &env, &req, &err);
+	SD_AUTOFREE char *sid = NULL;
+
+	(void)state;
+	assert_non_null(plan);
+	assert_non_null(alpha);
+	sid = strdup(jstr(change(plan, "snapshot_add", 1), "id"));
+	assert_string_equal(jstr(change(plan, "snapshot_add", 1), "parent_id"), alpha->id);
+	vm_apply(vm, plan);
+	json_decref(plan);
+
+	struct ids ids2;
+	struct plan_env env2 = env_make(&ids2, NULL);
+	ids2.n = 20;
+	plan = plan_commit(vm, &env2, false, &err);
+	assert_non_null(plan);
+	assert_string_equal(jstr(change(plan, "vm_set_current", 1), "snapshot_id"), sid);
+	json_decref(plan);
+	model_vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1677,6 +1710,7 @@ int main(void)
 	    cmocka_unit_test(test_preview_defaults),
 	    cmocka_unit_test(test_preview_refusals),
 	    cmocka_unit_test(test_undo),
+	    cmocka_unit_test(test_snapshot_during_preview_then_commit),
 	    cmocka_unit_test(test_undo_restores_removed_disk),
 	    cmocka_unit_test(test_commit_tops_with_data),
 	    cmocka_unit_test(test_commit_auto_name_taken),
