@@ -59,6 +59,12 @@ struct cli_cmd {
  * and its text sink. Steals plan. */
 json_t *cli_op_result(json_t *plan, bool dry_run);
 void cli_op_print(const json_t *out, FILE *fp);
+/* The result of a task-running operation: cli_op_result with the task id
+ * (null when none) and whether it was detached. Steals plan. */
+json_t *cli_task_result(json_t *plan, bool dry_run, int64_t task, bool detach);
+/* Prints a task result that only planned (--dry-run) or was detached; true
+ * when it did, false when the caller prints what the task made. */
+bool cli_task_print_pending(const json_t *out, FILE *fp);
 
 /* The controller, opened on first use with the global options. */
 struct ctl *cli_ctl(struct cli_ctx *ctx, struct sd_err *err);

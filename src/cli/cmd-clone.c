@@ -135,15 +135,6 @@ static int parse_uint(const char *s, const char *opt, uint64_t max, uint64_t *ou
 	return 0;
 }
 
-static json_t *task_result(json_t *plan, bool dry_run, int64_t task, bool detach)
-{
-	json_t *out = cli_op_result(plan, dry_run);
-
-	json_object_set_new(out, "task", task > 0 ? json_integer(task) : json_null());
-	json_object_set_new(out, "detached", json_boolean(detach));
-	return out;
-}
-
 static int clone_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **out,
 		     struct sd_err *err)
 {
@@ -187,7 +178,7 @@ static int clone_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **out
 	req.memory_mib = mem;
 	rc = ctl_clone(ctl, &req, &o, &plan, &task, err);
 	if (rc == 0)
-		*out = task_result(plan, o.dry_run, task, o.detach);
+		*out = cli_task_result(plan, o.dry_run, task, o.detach);
 	else
 		json_decref(plan);
 out:
@@ -200,17 +191,9 @@ static void task_op_print(const json_t *out, FILE *fp)
 {
 	const json_t *sum = json_object_get(out, "summary");
 	const json_t *clone = json_object_get(sum, "clone"), *vol = json_object_get(sum, "volume");
-	long long task = (long long)json_integer_value(json_object_get(out, "task"));
 
-	if (json_is_true(json_object_get(out, "dry_run"))) {
-		cli_op_print(out, fp);
+	if (cli_task_print_pending(out, fp))
 		return;
-	}
-	if (json_is_true(json_object_get(out, "detached"))) {
-		fprintf(fp, _("Task %lld started; follow it with 'snapdeck tasks --follow'.\n"),
-			task);
-		return;
-	}
 	if (clone) {
 		fputs(_("Clone "), fp);
 		cli_print_safe(fp, json_string_value(json_object_get(clone, "name")));
@@ -251,7 +234,7 @@ static int volume_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **ou
 		json_decref(plan);
 		return -1;
 	}
-	*out = task_result(plan, o.dry_run, task, o.detach);
+	*out = cli_task_result(plan, o.dry_run, task, o.detach);
 	return 0;
 }
 

@@ -44,10 +44,8 @@ static void on_progress(const struct ctl_task_progress *p, void *opaque)
 
 static json_t *result(json_t *plan, bool dry_run, int64_t task, bool detach, json_t *seeded)
 {
-	json_t *out = cli_op_result(plan, dry_run);
+	json_t *out = cli_task_result(plan, dry_run, task, detach);
 
-	json_object_set_new(out, "task", task > 0 ? json_integer(task) : json_null());
-	json_object_set_new(out, "detached", json_boolean(detach));
 	if (seeded)
 		json_object_set_new(
 		    out, "seeded",
@@ -99,17 +97,9 @@ static void deploy_print(const json_t *out, FILE *fp)
 	const json_t *dep = json_object_get(sum, "deploy"), *clone = json_object_get(sum, "clone");
 	const json_t *tpl = json_object_get(sum, "template"),
 		     *seeded = json_object_get(out, "seeded");
-	long long task = (long long)json_integer_value(json_object_get(out, "task"));
 
-	if (json_is_true(json_object_get(out, "dry_run"))) {
-		cli_op_print(out, fp);
+	if (cli_task_print_pending(out, fp))
 		return;
-	}
-	if (json_is_true(json_object_get(out, "detached"))) {
-		fprintf(fp, _("Task %lld started; follow it with 'snapdeck tasks --follow'.\n"),
-			task);
-		return;
-	}
 	if (seeded) {
 		fputs(_("Template "), fp);
 		cli_print_safe(fp, json_string_value(json_object_get(seeded, "name")));

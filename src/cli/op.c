@@ -90,3 +90,28 @@ void cli_op_print(const json_t *out, FILE *fp)
 		fprintf(fp, _("%s done.\n"), op);
 	}
 }
+
+json_t *cli_task_result(json_t *plan, bool dry_run, int64_t task, bool detach)
+{
+	json_t *out = cli_op_result(plan, dry_run);
+
+	json_object_set_new(out, "task", task > 0 ? json_integer(task) : json_null());
+	json_object_set_new(out, "detached", json_boolean(detach));
+	return out;
+}
+
+bool cli_task_print_pending(const json_t *out, FILE *fp)
+{
+	long long task = (long long)json_integer_value(json_object_get(out, "task"));
+
+	if (json_is_true(json_object_get(out, "dry_run"))) {
+		cli_op_print(out, fp);
+		return true;
+	}
+	if (json_is_true(json_object_get(out, "detached"))) {
+		fprintf(fp, _("Task %lld started; follow it with 'snapdeck tasks --follow'.\n"),
+			task);
+		return true;
+	}
+	return false;
+}

@@ -5,6 +5,9 @@
 
 #include "ctl/task.h"
 #include "model/plan.h"
+#include "util/time.h"
+
+struct hv_domain;
 
 /* Resolved copy targets and the strings they point into. */
 struct targets {
@@ -28,5 +31,16 @@ int ctl_clone_lock_briefly(struct ctl *ctl, const struct model_vm *vm, struct sd
 int ctl_clone_execute(struct ctl *ctl, const struct model_vm *vm, json_t *plan, const char *label,
 		      uint64_t total, struct targets *t, const struct ctl_task_opts *o,
 		      int64_t *task_id, struct sd_err *err);
+/* plan_env.new_id: a random UUID. */
+void ctl_clone_new_id(char out[37], void *opaque);
+/* Adds image id to the holds. */
+void ctl_clone_hold(struct targets *t, const char *id);
+/* The names of the domains, and the MACs of their NICs (both new
+ * NULL-terminated vectors). */
+void ctl_clone_taken(struct hv_domain **doms, size_t ndoms, char ***taken, char ***old_macs);
+/* Adds the MACs of the snapshot's domain sdom to old_macs and fills env for
+ * a copy of vm's snapshot s, the time in now. */
+void ctl_clone_env(struct plan_env *env, char now[SD_ISO_LEN], const struct model_vm *vm,
+		   const struct model_snapshot *s, const struct hv_domain *sdom, char ***old_macs);
 
 #endif

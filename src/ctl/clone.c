@@ -21,7 +21,8 @@
 
 SD_DEFINE_AUTO(cjson, json_t, json_decref)
 
-static void new_id(char out[37], void *opaque)
+/* plan_env.new_id: a random UUID. */
+void ctl_clone_new_id(char out[37], void *opaque)
 {
 	(void)opaque;
 	sd_uuid_generate(out);
@@ -42,13 +43,6 @@ static void targets_clear(struct targets *t)
 	free(t->v);
 	sd_strv_free(t->holds);
 	memset(t, 0, sizeof(*t));
-}
-
-static void hold(struct targets *t, const char *id)
-{
-	sd_grow(&t->holds, &t->capholds, t->nholds + 2, sizeof(char *));
-	t->holds[t->nholds++] = sd_strdup(id);
-	t->holds[t->nholds] = NULL;
 }
 
 /* Fills one target for disk sd of snapshot s: pool, folder, format, size;
@@ -104,7 +98,7 @@ static int resolve(struct ctl *ctl, const struct model_vm *vm, const struct mode
 	if (img_measure(img->path, img->format, out->format, &out->bytes, err) < 0)
 		return -1;
 	for (const struct model_image *l = img; l; l = model_vm_image(vm, l->parent_id))
-		hold(t, l->id);
+		ctl_clone_hold(t, l->id);
 	return 0;
 }
 
@@ -186,16 +180,7 @@ int ctl_clone(struct ctl *ctl, const struct ctl_clone_req *req, const struct ctl
 	}
 	if (hv_domain_list(ctl->hv, &doms, &ndoms, err) < 0)
 		return -1;
-	taken = sd_calloc(ndoms + 1, sizeof(char *));
-	old_macs = sd_calloc(1, sizeof(char *));
-	for (size_t i = 0, nm = 0; i < ndoms; i++) {
-		taken[i] = sd_strdup(doms[i]->name);
-		old_macs = sd_realloc(old_macs, (nm + doms[i]->nnics + 1) * sizeof(char *));
-		for (size_t k = 0; k < doms[i]->nnics; k++)
-			if (doms[i]->nics[k].mac)
-				old_macs[nm++] = sd_strdup(doms[i]->nics[k].mac);
-		old_macs[nm] = NULL;
-	}
+	ctl_clone_taken(doms, ndoms, &taken, &old_macs);
 	if (req->name && sd_strv_contains(taken, req->name)) {
 		sd_err_set(err, SD_ERR_EXISTS, _("a VM named %s exists already"), req->name);
 		goto out;
@@ -219,19 +204,7 @@ int ctl_clone(struct ctl *ctl, const struct ctl_clone_req *req, const struct ctl
 			goto out;
 		t.n++;
 	}
-	for (size_t k = 0; k < sdom->nnics; k++)
-		if (sdom->nics[k].mac) {
-			size_t nm = sd_strv_len(old_macs);
-			old_macs = sd_realloc(old_macs, (nm + 2) * sizeof(char *));
-			old_macs[nm] = sd_strdup(sdom->nics[k].mac);
-			old_macs[nm + 1] = NULL;
-		}
-	sd_time_iso(sd_now(), now);
-	env.now = now;
-	env.domain_xml = s->domain_xml;
-	env.domain_name = vm->name;
-	env.domain_uuid = vm->uuid;
-	env.new_id = new_id;
+	ctl_clone_env(&env, now, vm, s, sdom, &old_macs);
 	pr.snapshot = s->id;
 	pr.name = req->name;
 	pr.taken = taken;
@@ -321,7 +294,7 @@ int ctl_volume_from_snapshot(struct ctl *ctl, const struct ctl_volume_req *req,
 	}
 	sd_time_iso(sd_now(), now);
 	env.now = now;
-	env.new_id = new_id;
+	env.new_id = ctl_clone_new_id;
 	plan = plan_volume_from_snapshot(vm, &env, &pr, err);
 	if (!plan)
 		goto out;
@@ -378,4 +351,43 @@ int ctl_clone_execute(struct ctl *ctl, const struct model_vm *vm, json_t *plan, 
 		      int64_t *task_id, struct sd_err *err)
 {
 	return execute(ctl, vm, plan, label, total, t, o, task_id, err);
+}
+
+void ctl_clone_hold(struct targets *t, const char *id)
+{
+	sd_grow(&t->holds, &t->capholds, t->nholds + 2, sizeof(char *));
+	t->holds[t->nholds++] = sd_strdup(id);
+	t->holds[t->nholds] = NULL;
+}
+
+void ctl_clone_taken(struct hv_domain **doms, size_t ndoms, char ***taken, char ***old_macs)
+{
+	*taken = sd_calloc(ndoms + 1, sizeof(char *));
+	*old_macs = sd_calloc(1, sizeof(char *));
+	for (size_t i = 0, nm = 0; i < ndoms; i++) {
+		(*taken)[i] = sd_strdup(doms[i]->name);
+		*old_macs = sd_realloc(*old_macs, (nm + doms[i]->nnics + 1) * sizeof(char *));
+		for (size_t k = 0; k < doms[i]->nnics; k++)
+			if (doms[i]->nics[k].mac)
+				(*old_macs)[nm++] = sd_strdup(doms[i]->nics[k].mac);
+		(*old_macs)[nm] = NULL;
+	}
+}
+
+void ctl_clone_env(struct plan_env *env, char now[SD_ISO_LEN], const struct model_vm *vm,
+		   const struct model_snapshot *s, const struct hv_domain *sdom, char ***old_macs)
+{
+	for (size_t k = 0; k < sdom->nnics; k++)
+		if (sdom->nics[k].mac) {
+			size_t nm = sd_strv_len(*old_macs);
+			*old_macs = sd_realloc(*old_macs, (nm + 2) * sizeof(char *));
+			(*old_macs)[nm] = sd_strdup(sdom->nics[k].mac);
+			(*old_macs)[nm + 1] = NULL;
+		}
+	sd_time_iso(sd_now(), now);
+	env->now = now;
+	env->domain_xml = s->domain_xml;
+	env->domain_name = vm->name;
+	env->domain_uuid = vm->uuid;
+	env->new_id = ctl_clone_new_id;
 }

@@ -20,12 +20,6 @@
 
 SD_DEFINE_AUTO(tjson, json_t, json_decref)
 
-static void new_id(char out[37], void *opaque)
-{
-	(void)opaque;
-	sd_uuid_generate(out);
-}
-
 static int writable(struct ctl *ctl, struct sd_err *err)
 {
 	if (ctl->readonly || !ctl->cat) {
@@ -81,13 +75,6 @@ static const struct model_snapshot *find_snapshot(const struct model_vm *vm, con
 	if (!s)
 		sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no snapshot '%s'"), vm->name, snap);
 	return s;
-}
-
-static void hold(struct targets *t, const char *id)
-{
-	sd_grow(&t->holds, &t->capholds, t->nholds + 2, sizeof(char *));
-	t->holds[t->nholds++] = sd_strdup(id);
-	t->holds[t->nholds] = NULL;
 }
 
 /* ---- templates ---- */
@@ -159,7 +146,7 @@ int ctl_template_seed(struct ctl *ctl, const struct ctl_seed_req *req,
 	}
 	sd_time_iso(sd_now(), now);
 	env.now = now;
-	env.new_id = new_id;
+	env.new_id = ctl_clone_new_id;
 	pr.snapshot = s->id;
 	pr.name = req->name;
 	pr.pool = pool;
@@ -404,16 +391,7 @@ int ctl_deploy(struct ctl *ctl, const struct ctl_deploy_req *req, const struct c
 			root_img = model_vm_image(vm, s->disks[k].image_id);
 	if (hv_domain_list(ctl->hv, &doms, &ndoms, err) < 0)
 		goto out;
-	taken = sd_calloc(ndoms + 1, sizeof(char *));
-	old_macs = sd_calloc(1, sizeof(char *));
-	for (size_t i = 0, nm = 0; i < ndoms; i++) {
-		taken[i] = sd_strdup(doms[i]->name);
-		old_macs = sd_realloc(old_macs, (nm + doms[i]->nnics + 1) * sizeof(char *));
-		for (size_t k = 0; k < doms[i]->nnics; k++)
-			if (doms[i]->nics[k].mac)
-				old_macs[nm++] = sd_strdup(doms[i]->nics[k].mac);
-		old_macs[nm] = NULL;
-	}
+	ctl_clone_taken(doms, ndoms, &taken, &old_macs);
 	if (sd_strv_contains(taken, req->name)) {
 		sd_err_set(err, SD_ERR_EXISTS, _("a VM named %s exists already"), req->name);
 		goto out;
@@ -483,7 +461,7 @@ int ctl_deploy(struct ctl *ctl, const struct ctl_deploy_req *req, const struct c
 			ld[nld].dir = dir;
 			ld[nld].virtual_size = td->virtual_size;
 			nld++;
-			hold(&t, td->image_id);
+			ctl_clone_hold(&t, td->image_id);
 		}
 	} else {
 		for (size_t k = 0; k < s->ndisks; k++) {
@@ -510,22 +488,10 @@ int ctl_deploy(struct ctl *ctl, const struct ctl_deploy_req *req, const struct c
 			nld++;
 			for (const struct model_image *l = img; l;
 			     l = model_vm_image(vm, l->parent_id))
-				hold(&t, l->id);
+				ctl_clone_hold(&t, l->id);
 		}
 	}
-	for (size_t k = 0; k < sdom->nnics; k++)
-		if (sdom->nics[k].mac) {
-			size_t nm = sd_strv_len(old_macs);
-			old_macs = sd_realloc(old_macs, (nm + 2) * sizeof(char *));
-			old_macs[nm] = sd_strdup(sdom->nics[k].mac);
-			old_macs[nm + 1] = NULL;
-		}
-	sd_time_iso(sd_now(), now);
-	env.now = now;
-	env.domain_xml = s->domain_xml;
-	env.domain_name = vm->name;
-	env.domain_uuid = vm->uuid;
-	env.new_id = new_id;
+	ctl_clone_env(&env, now, vm, s, sdom, &old_macs);
 	pr.snapshot = s->id;
 	pr.name = req->name;
 	pr.taken = taken;

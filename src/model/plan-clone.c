@@ -18,22 +18,6 @@ static bool format_ok(const char *f)
 	return sd_str_eq(f, "qcow2") || sd_str_eq(f, "raw");
 }
 
-/* A name for a domain or a volume: printable, 1..200 bytes, no '/'. */
-static bool name_ok(const char *name, const char *what, struct sd_err *err)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len > 200 || !sd_str_printable_utf8(name) || strchr(name, '/') ||
-	    name[0] == '-' || name[0] == '.' || name[0] == ' ' || name[len - 1] == ' ') {
-		sd_err_set(err, SD_ERR_INVALID,
-			   _("'%s' is not a valid %s name (1 to 200 printable bytes, no '/', not "
-			     "starting with '-', '.' or a space)"),
-			   name ? name : "", what);
-		return false;
-	}
-	return true;
-}
-
 static const struct model_snapshot_disk *snap_disk_by_target(const struct model_snapshot *s,
 							     const char *target)
 {
@@ -89,26 +73,6 @@ static void add_copy(json_t *plan, const struct model_image *src, const struct p
 		      false, label);
 }
 
-/* A locally administered MAC (52:54:00:xx:xx:xx) from a new id, not in used. */
-static void new_mac(const struct plan_env *env, char *const *used, json_t *given, char out[18])
-{
-	for (int tries = 0; tries < 64; tries++) {
-		char id[37];
-		bool dup = false;
-		size_t i;
-		json_t *v;
-
-		env->new_id(id, env->opaque);
-		snprintf(out, 18, "52:54:00:%c%c:%c%c:%c%c", id[0], id[1], id[2], id[3], id[4],
-			 id[5]);
-		for (i = 0; used && used[i] && !dup; i++)
-			dup = strcasecmp(used[i], out) == 0;
-		json_array_foreach(given, i, v) dup = dup || strcmp(json_string_value(v), out) == 0;
-		if (!dup)
-			return;
-	}
-}
-
 /* copy_of_NAME, or copy_of_NAME_2, _3 ... when taken. */
 static char *unique_name(const char *vm, char *const *taken)
 {
@@ -137,7 +101,7 @@ json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
 		return NULL;
 	}
 	if (req->name) {
-		if (!name_ok(req->name, _("VM"), err))
+		if (!plan_name_ok(req->name, _("VM"), err))
 			return NULL;
 		if (req->taken && sd_strv_contains(req->taken, req->name)) {
 			sd_err_set(err, SD_ERR_EXISTS, _("a VM named %s exists already"),
@@ -224,7 +188,7 @@ json_t *plan_clone(const struct model_vm *vm, const struct plan_env *env,
 	}
 	for (size_t i = 0; i < req->nnics; i++) {
 		char mac[18];
-		new_mac(env, req->old_macs, macs, mac);
+		plan_new_mac(env, req->old_macs, macs, mac);
 		json_array_append_new(macs, json_string(mac));
 	}
 	{
@@ -285,7 +249,7 @@ json_t *plan_volume_from_snapshot(const struct model_vm *vm, const struct plan_e
 			   req->snapshot ? req->snapshot : "");
 		return NULL;
 	}
-	if (!name_ok(req->name, _("volume"), err))
+	if (!plan_name_ok(req->name, _("volume"), err))
 		return NULL;
 	if (check_target(vm, s, &req->disk, err) < 0)
 		return NULL;

@@ -13,40 +13,6 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static bool name_ok(const char *name, const char *what, struct sd_err *err)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len > 200 || !sd_str_printable_utf8(name) || strchr(name, '/') ||
-	    name[0] == '-' || name[0] == '.' || name[0] == ' ' || name[len - 1] == ' ') {
-		sd_err_set(err, SD_ERR_INVALID,
-			   _("'%s' is not a valid %s name (1 to 200 printable bytes, no '/', not "
-			     "starting with '-', '.' or a space)"),
-			   name ? name : "", what);
-		return false;
-	}
-	return true;
-}
-
-static void new_mac(const struct plan_env *env, char *const *used, json_t *given, char out[18])
-{
-	for (int tries = 0; tries < 64; tries++) {
-		char id[37];
-		bool dup = false;
-		size_t i;
-		json_t *v;
-
-		env->new_id(id, env->opaque);
-		snprintf(out, 18, "52:54:00:%c%c:%c%c:%c%c", id[0], id[1], id[2], id[3], id[4],
-			 id[5]);
-		for (i = 0; used && used[i] && !dup; i++)
-			dup = strcasecmp(used[i], out) == 0;
-		json_array_foreach(given, i, v) dup = dup || strcmp(json_string_value(v), out) == 0;
-		if (!dup)
-			return;
-	}
-}
-
 static char *join_dir(const char *dir, const char *file)
 {
 	return sd_asprintf("%s%s%s", dir, sd_str_has_suffix(dir, "/") ? "" : "/", file);
@@ -64,7 +30,7 @@ json_t *plan_deploy_linked(const struct model_vm *vm, const struct plan_env *env
 			   req->snapshot ? req->snapshot : "");
 		return NULL;
 	}
-	if (!name_ok(req->name, _("VM"), err))
+	if (!plan_name_ok(req->name, _("VM"), err))
 		return NULL;
 	if (req->taken && sd_strv_contains(req->taken, req->name)) {
 		sd_err_set(err, SD_ERR_EXISTS, _("a VM named %s exists already"), req->name);
@@ -134,7 +100,7 @@ json_t *plan_deploy_linked(const struct model_vm *vm, const struct plan_env *env
 	}
 	for (size_t i = 0; i < req->nnics; i++) {
 		char mac[18];
-		new_mac(env, req->old_macs, macs, mac);
+		plan_new_mac(env, req->old_macs, macs, mac);
 		json_array_append_new(macs, json_string(mac));
 	}
 	{
@@ -189,7 +155,7 @@ json_t *plan_template_seed(const struct model_vm *vm, const struct plan_env *env
 			   req->snapshot ? req->snapshot : "");
 		return NULL;
 	}
-	if (!name_ok(req->name, _("template"), err))
+	if (!plan_name_ok(req->name, _("template"), err))
 		return NULL;
 	for (size_t i = 0; i < req->ndisks; i++) {
 		const struct plan_copy_target *t = &req->disks[i];

@@ -188,6 +188,20 @@ fail:
 	return NULL;
 }
 
+/* The preview's saved tops (disk id -> image id), or NULL with err set. */
+static json_t *saved_tops(const struct model_vm *vm, struct sd_err *err)
+{
+	json_t *tops = json_loads(vm->preview->saved_tops, 0, NULL);
+
+	if (!json_is_object(tops)) {
+		json_decref(tops);
+		sd_err_set(err, SD_ERR_INTERNAL, _("the preview of VM %s has no saved state"),
+			   vm->name);
+		return NULL;
+	}
+	return tops;
+}
+
 json_t *plan_undo(const struct model_vm *vm, const struct plan_env *env, struct sd_err *err)
 {
 	json_t *plan, *changes, *tops;
@@ -197,13 +211,9 @@ json_t *plan_undo(const struct model_vm *vm, const struct plan_env *env, struct 
 		sd_err_set(err, SD_ERR_STATE, _("VM %s has no preview to undo"), vm->name);
 		return NULL;
 	}
-	tops = json_loads(p->saved_tops, 0, NULL);
-	if (!json_is_object(tops)) {
-		json_decref(tops);
-		sd_err_set(err, SD_ERR_INTERNAL, _("the preview of VM %s has no saved state"),
-			   vm->name);
+	tops = saved_tops(vm, err);
+	if (!tops)
 		return NULL;
-	}
 	plan = plan_new("undo", vm->name);
 	changes = json_array();
 	plan_add_step(plan, "define_domain", json_pack("{s:s}", "xml", p->saved_xml),
@@ -298,13 +308,9 @@ json_t *plan_commit(const struct model_vm *vm, const struct plan_env *env, bool 
 		sd_err_set(err, SD_ERR_STATE, _("VM %s has no preview to commit"), vm->name);
 		return NULL;
 	}
-	tops = json_loads(p->saved_tops, 0, NULL);
-	if (!json_is_object(tops)) {
-		json_decref(tops);
-		sd_err_set(err, SD_ERR_INTERNAL, _("the preview of VM %s has no saved state"),
-			   vm->name);
+	tops = saved_tops(vm, err);
+	if (!tops)
 		return NULL;
-	}
 	new_current = p->config_snapshot ? p->config_snapshot : p->saved_current;
 	/* snapshots taken during the preview: the state descends from the last */
 	if (!sd_str_eq(vm->current_snapshot, p->saved_current))

@@ -18,5 +18,11 @@ json_t *plan_change_event(const char *vm, const char *op, const char *level, con
 void plan_step_overlay(json_t *plan, const char *path, const struct model_image *base);
 /* A delete_volume step for an image's file (destructive). */
 void plan_step_delete(json_t *plan, const struct model_image *img);
+/* A name for a domain or a volume: printable, 1..200 bytes, no '/'; false
+ * (with err set, what naming the kind) when not. */
+bool plan_name_ok(const char *name, const char *what, struct sd_err *err);
+/* A locally administered MAC (52:54:00:xx:xx:xx) from a new id, not in used
+ * nor in given. */
+void plan_new_mac(const struct plan_env *env, char *const *used, json_t *given, char out[18]);
 
 #endif

@@ -23,10 +23,12 @@ tests_integration_it_concurrency_LDADD = $(TEST_LIBS)
 
 # Clones, volumes from snapshots, tasks.
 INTEGRATION_TESTS += tests/integration/it-clone
-tests_integration_it_clone_SOURCES = tests/integration/it-clone.c
+# They share helpers (tests/integration/itclone.h).
+IT_CLONE_SOURCES = tests/integration/itclone.c tests/integration/itclone.h
+tests_integration_it_clone_SOURCES = tests/integration/it-clone.c $(IT_CLONE_SOURCES)
 tests_integration_it_clone_LDADD = $(TEST_LIBS)
 
 # Deploy from snapshot (full, linked, direct) and templates.
 INTEGRATION_TESTS += tests/integration/it-deploy
-tests_integration_it_deploy_SOURCES = tests/integration/it-deploy.c
+tests_integration_it_deploy_SOURCES = tests/integration/it-deploy.c $(IT_CLONE_SOURCES)
 tests_integration_it_deploy_LDADD = $(TEST_LIBS)
