@@ -258,6 +258,11 @@ int catalog_task_insert(struct catalog *cat, const char *op, const char *vm_name
 			const char *label, uint64_t bytes_total, const struct catalog_owner *owner,
 			int64_t *id, struct sd_err *err);
 /* Records progress; *cancel_requested (may be NULL) gets the cancel flag. */
+/* Tasks wait in "queued" until a worker slot is free: at most workers
+ * tasks of live owners run at once, started in the order they were queued.
+ * *claimed is true when this task was moved to "running". */
+int catalog_task_claim(struct catalog *cat, int64_t id, int workers,
+		       catalog_owner_alive_fn alive, bool *claimed, struct sd_err *err);
 int catalog_task_progress(struct catalog *cat, int64_t id, uint64_t bytes_done,
 			  uint64_t bytes_total, double rate, bool *cancel_requested,
 			  struct sd_err *err);

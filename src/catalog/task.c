@@ -13,7 +13,12 @@
 static const char sql_task_insert[] =
     "INSERT INTO tasks (op, vm_name, label, state, bytes_done, bytes_total, created, started,"
     " owner_host, owner_pid, owner_start)"
-    " VALUES (?1, ?2, ?3, 'running', 0, ?4, ?5, ?5, ?6, ?7, ?8)";
+    " VALUES (?1, ?2, ?3, 'queued', 0, ?4, ?5, NULL, ?6, ?7, ?8)";
+static const char sql_task_ahead[] =
+    "SELECT id, state, owner_host, owner_pid, owner_start FROM tasks"
+    " WHERE state = 'running' OR (state = 'queued' AND id < ?1)";
+static const char sql_task_start[] =
+    "UPDATE tasks SET state = 'running', started = ?2 WHERE id = ?1 AND state = 'queued'";
 static const char sql_task_progress[] =
     "UPDATE tasks SET bytes_done = ?2, bytes_total = ?3, rate = ?4 WHERE id = ?1";
 static const char sql_task_cancel_flag[] = "SELECT cancel_requested FROM tasks WHERE id = ?1";
@@ -315,4 +320,50 @@ int catalog_hold_list(struct catalog *cat, const char *image_id, struct catalog_
 		return -1;
 	catalog_bind_text(st, 1, image_id);
 	return collect(cat, st, out, n, err);
+}
+
+int catalog_task_claim(struct catalog *cat, int64_t id, int workers,
+		       catalog_owner_alive_fn alive, bool *claimed, struct sd_err *err)
+{
+	CATALOG_WRITE w = {0};
+	SD_AUTO(stmt) *st = NULL;
+	SD_AUTO(stmt) *up = NULL;
+	int running = 0, queued_before = 0, rc;
+	char now[SD_ISO_LEN];
+
+	*claimed = false;
+	if (catalog_write_begin(cat, &w, err) < 0)
+		return -1;
+	st = catalog_prepare(cat, sql_task_ahead, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct catalog_owner o = {{0}, 0, 0};
+		const char *host = (const char *)sqlite3_column_text(st, 2);
+
+		snprintf(o.host, sizeof(o.host), "%s", host ? host : "");
+		o.pid = sqlite3_column_int64(st, 3);
+		o.start = sqlite3_column_int64(st, 4);
+		if (sqlite3_column_int64(st, 0) == id || (alive && !alive(&o)))
+			continue; /* a task whose owner is gone holds no slot */
+		if (strcmp((const char *)sqlite3_column_text(st, 1), "running") == 0)
+			running++;
+		else
+			queued_before++;
+	}
+	if (rc != SQLITE_DONE)
+		return fail(cat, _("read the task queue"), err);
+	if (running < workers && queued_before == 0) {
+		up = catalog_prepare(cat, sql_task_start, err);
+		if (!up)
+			return -1;
+		sd_time_iso(sd_now(), now);
+		sqlite3_bind_int64(up, 1, id);
+		catalog_bind_text(up, 2, now);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			return fail(cat, _("start a task"), err);
+		*claimed = sqlite3_changes(cat->db) == 1;
+	}
+	return catalog_write_commit(&w, err);
 }

@@ -378,13 +378,52 @@ int ctl_task_step(struct ctl *ctl, const char *kind, const json_t *args, struct 
 /* ---- running a task ---- */
 
 /* Runs the plan with progress; ends the task row. */
+/* How many tasks of the host copy at once (SNAPDECK_WORKERS, default 2). */
+static int workers(void)
+{
+	const char *v = getenv("SNAPDECK_WORKERS");
+	long n = v ? strtol(v, NULL, 10) : 2;
+
+	return n >= 1 && n <= 64 ? (int)n : 2;
+}
+
+/* Waits in the queue until a worker slot is free; 1 when cancelled while
+ * waiting, 0 when the task may run, -1 on error. */
+static int wait_for_slot(struct ctl *ctl, struct task_run *r, struct sd_err *err)
+{
+	for (;;) {
+		struct catalog_task t;
+		bool claimed = false;
+		int got;
+
+		if (catalog_task_claim(ctl->cat, r->id, workers(), ctl_engine_owner_alive, &claimed,
+				       err) < 0)
+			return -1;
+		if (claimed)
+			return 0;
+		memset(&t, 0, sizeof(t));
+		got = catalog_task_get(ctl->cat, r->id, &t, err);
+		if (got < 0)
+			return -1;
+		if (got > 0 && t.cancel_requested) {
+			catalog_task_clear(&t);
+			return 1;
+		}
+		if (got > 0)
+			catalog_task_clear(&t);
+		if (interrupted)
+			return 1;
+		usleep(200 * 1000);
+	}
+}
+
 static int run_plan(struct ctl *ctl, struct task_run *r, int64_t vm_id, const char *vm_name,
 		    const json_t *plan, struct sd_err *err)
 {
 	struct sigaction sa, old_int, old_term;
 	struct sd_err ferr = SD_ERR_INIT;
 	const char *state;
-	int rc;
+	int rc, waited;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -392,6 +431,19 @@ static int run_plan(struct ctl *ctl, struct task_run *r, int64_t vm_id, const ch
 	interrupted = 0;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	waited = wait_for_slot(ctl, r, err);
+	if (waited != 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		if (waited > 0) {
+			catalog_task_finish(ctl->cat, r->id, "cancelled", NULL, NULL);
+			sd_err_set(err, SD_ERR_STATE,
+				   _("task %lld was cancelled before it started"), (long long)r->id);
+		} else {
+			catalog_task_finish(ctl->cat, r->id, "failed", err->msg, NULL);
+		}
+		return -1;
+	}
 	current = r;
 	r->cat = ctl->cat;
 	r->ticker_on = pthread_create(&r->ticker, NULL, ticker_main, r) == 0;

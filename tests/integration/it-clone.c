@@ -460,6 +460,68 @@ static void test_two_at_once(void **state)
 	assert_no_unfinished();
 }
 
+/* The queue: with one worker slot, a second task waits as "queued" while the
+ * first runs, and starts when the slot is free. */
+static void test_queue(void **state)
+{
+	char n1[96], n2[96], l1[600], l2[600], ids[32];
+	long long id1 = -1, id2 = -1;
+	bool saw_queued = false;
+	pid_t p1, p2;
+	json_t *r;
+
+	(void)state;
+	snprintf(n1, sizeof(n1), "%s-q1", prefix);
+	snprintf(n2, sizeof(n2), "%s-q2", prefix);
+	snprintf(l1, sizeof(l1), "%s/q1.log", tmp);
+	snprintf(l2, sizeof(l2), "%s/q2.log", tmp);
+	setenv("SNAPDECK_WORKERS", "1", 1);
+	setenv("SNAPDECK_COPY_RATE_LIMIT", "1M", 1);
+	char *a1[] = {"clone", vm_web, "base-install", "--name", n1, NULL};
+	p1 = spawn_sd(a1, l1);
+	unsetenv("SNAPDECK_COPY_RATE_LIMIT");
+	for (int i = 0; i < 200 && id1 < 0; i++) {
+		json_t *tasks = sd(0, "tasks", NULL), *t;
+		size_t k;
+		json_array_foreach(tasks, k, t)
+			if (strcmp(json_string_value(json_object_get(t, "state")), "running") == 0)
+				id1 = json_integer_value(json_object_get(t, "id"));
+		json_decref(tasks);
+		usleep(100000);
+	}
+	assert_true(id1 > 0);
+	char *a2[] = {"clone", vm_web, "base-install", "--name", n2, NULL};
+	p2 = spawn_sd(a2, l2);
+	for (int i = 0; i < 100 && !saw_queued; i++) {
+		json_t *tasks = sd(0, "tasks", NULL), *t;
+		size_t k;
+		json_array_foreach(tasks, k, t)
+			if (json_integer_value(json_object_get(t, "id")) > id1 &&
+			    strcmp(json_string_value(json_object_get(t, "state")), "queued") == 0) {
+				id2 = json_integer_value(json_object_get(t, "id"));
+				saw_queued = true;
+			}
+		if (saw_queued)
+			assert_string_equal(task_state(tasks, id1), "running");
+		json_decref(tasks);
+		usleep(100000);
+	}
+	assert_true(saw_queued);
+	snprintf(ids, sizeof(ids), "%lld", id1);
+	r = sd(0, "tasks", "cancel", ids, NULL);
+	json_decref(r);
+	assert_int_equal(wait_exit(p1), 1);
+	assert_int_equal(wait_exit(p2), 0);
+	unsetenv("SNAPDECK_WORKERS");
+	r = sd(0, "tasks", NULL);
+	assert_string_equal(task_state(r, id1), "cancelled");
+	assert_string_equal(task_state(r, id2), "done");
+	json_decref(r);
+	assert_false(domain_exists(n1));
+	assert_true(domain_exists(n2));
+	assert_no_unfinished();
+}
+
 /* --detach: the command returns the task id at once; the task ends done. */
 static void test_detach(void **state)
 {
@@ -485,7 +547,7 @@ static void test_detach(void **state)
 static void cleanup_domains(void)
 {
 	static const char *const suffixes[] = {"c1",   "c1b",	 "c1c",	  "nics",  "sub", "miss",
-					       "full", "cancel", "twin1", "twin2", "det"};
+					       "full", "cancel", "twin1", "twin2", "det", "q1", "q2"};
 	char name[96];
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -509,7 +571,7 @@ int main(void)
 	    cmocka_unit_test(test_disk_full),
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_two_at_once),
-	    cmocka_unit_test(test_detach),
+	    cmocka_unit_test(test_queue), cmocka_unit_test(test_detach),
 	};
 	int rc;
 
