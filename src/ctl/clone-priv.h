@@ -31,6 +31,9 @@ int ctl_clone_lock_briefly(struct ctl *ctl, const struct model_vm *vm, struct sd
 int ctl_clone_execute(struct ctl *ctl, const struct model_vm *vm, json_t *plan, const char *label,
 		      uint64_t total, struct targets *t, const struct ctl_task_opts *o,
 		      int64_t *task_id, struct sd_err *err);
+/* The snapshot of vm named snap (id or name); NULL with SD_ERR_NOT_FOUND. */
+const struct model_snapshot *ctl_clone_snapshot(const struct model_vm *vm, const char *snap,
+						struct sd_err *err);
 /* plan_env.new_id: a random UUID. */
 void ctl_clone_new_id(char out[37], void *opaque);
 /* Adds image id to the holds. */

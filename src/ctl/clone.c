@@ -154,20 +154,14 @@ int ctl_clone(struct ctl *ctl, const struct ctl_clone_req *req, const struct ctl
 	int rc = -1;
 
 	*task_id = 0;
-	if (ctl->readonly || !ctl->cat) {
-		sd_err_set(err, SD_ERR_STATE,
-			   _("this needs a writable connection (not --read-only)"));
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
-	}
 	vm = ctl_snapshot_state(ctl, req->vm, err);
 	if (!vm)
 		return -1;
-	s = model_vm_snapshot(vm, req->snapshot);
-	if (!s) {
-		sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no snapshot '%s'"), vm->name,
-			   req->snapshot);
+	s = ctl_clone_snapshot(vm, req->snapshot, err);
+	if (!s)
 		return -1;
-	}
 	for (size_t i = 0; i < req->ndisks; i++) {
 		bool found = false;
 		for (size_t k = 0; k < s->ndisks; k++)
@@ -258,20 +252,14 @@ int ctl_volume_from_snapshot(struct ctl *ctl, const struct ctl_volume_req *req,
 	int rc = -1;
 
 	*task_id = 0;
-	if (ctl->readonly || !ctl->cat) {
-		sd_err_set(err, SD_ERR_STATE,
-			   _("this needs a writable connection (not --read-only)"));
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
-	}
 	vm = ctl_snapshot_state(ctl, req->vm, err);
 	if (!vm)
 		return -1;
-	s = model_vm_snapshot(vm, req->snapshot);
-	if (!s) {
-		sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no snapshot '%s'"), vm->name,
-			   req->snapshot);
+	s = ctl_clone_snapshot(vm, req->snapshot, err);
+	if (!s)
 		return -1;
-	}
 	for (size_t k = 0; k < s->ndisks; k++)
 		if (sd_str_eq(s->disks[k].target, req->disk))
 			sd = &s->disks[k];
@@ -390,4 +378,14 @@ void ctl_clone_env(struct plan_env *env, char now[SD_ISO_LEN], const struct mode
 	env->domain_name = vm->name;
 	env->domain_uuid = vm->uuid;
 	env->new_id = ctl_clone_new_id;
+}
+
+const struct model_snapshot *ctl_clone_snapshot(const struct model_vm *vm, const char *snap,
+						struct sd_err *err)
+{
+	const struct model_snapshot *s = model_vm_snapshot(vm, snap);
+
+	if (!s)
+		sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no snapshot '%s'"), vm->name, snap);
+	return s;
 }

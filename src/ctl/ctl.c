@@ -48,3 +48,12 @@ void ctl_close(struct ctl *ctl)
 	hv_close(ctl->hv);
 	free(ctl);
 }
+
+int ctl_need_writable(const struct ctl *ctl, struct sd_err *err)
+{
+	if (ctl->readonly || !ctl->cat || ctl->host_id < 0) {
+		sd_err_set(err, SD_ERR_STATE, _("this needs a writable connection (not --read-only)"));
+		return -1;
+	}
+	return 0;
+}

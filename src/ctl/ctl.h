@@ -29,6 +29,9 @@ struct ctl {
 struct ctl *ctl_open(const struct ctl_options *opts, struct sd_err *err);
 void ctl_close(struct ctl *ctl);
 SD_DEFINE_AUTO(ctl, struct ctl, ctl_close)
+/* 0 when the controller may change things; -1 with err when it is read-only
+ * or has no catalog. */
+int ctl_need_writable(const struct ctl *ctl, struct sd_err *err);
 
 /* ---- VMs ---- */
 

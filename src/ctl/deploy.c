@@ -20,16 +20,6 @@
 
 SD_DEFINE_AUTO(tjson, json_t, json_decref)
 
-static int writable(struct ctl *ctl, struct sd_err *err)
-{
-	if (ctl->readonly || !ctl->cat) {
-		sd_err_set(err, SD_ERR_STATE,
-			   _("this needs a writable connection (not --read-only)"));
-		return -1;
-	}
-	return 0;
-}
-
 /* The dir pool of an image: its recorded pool, or the one holding its file.
  * name and dir are kept in t. */
 static int image_pool(struct ctl *ctl, const struct model_image *img, const char *want,
@@ -67,16 +57,6 @@ static int image_pool(struct ctl *ctl, const struct model_image *img, const char
 	return 0;
 }
 
-static const struct model_snapshot *find_snapshot(const struct model_vm *vm, const char *snap,
-						  struct sd_err *err)
-{
-	const struct model_snapshot *s = model_vm_snapshot(vm, snap);
-
-	if (!s)
-		sd_err_set(err, SD_ERR_NOT_FOUND, _("VM %s has no snapshot '%s'"), vm->name, snap);
-	return s;
-}
-
 /* ---- templates ---- */
 
 int ctl_template_seed(struct ctl *ctl, const struct ctl_seed_req *req,
@@ -96,7 +76,7 @@ int ctl_template_seed(struct ctl *ctl, const struct ctl_seed_req *req,
 	int rc = -1;
 
 	*task_id = 0;
-	if (writable(ctl, err) < 0)
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
 	if (!req->name) {
 		sd_err_set(err, SD_ERR_USAGE, _("template seed needs --name"));
@@ -115,7 +95,7 @@ int ctl_template_seed(struct ctl *ctl, const struct ctl_seed_req *req,
 	vm = ctl_snapshot_state(ctl, req->vm, err);
 	if (!vm)
 		return -1;
-	s = find_snapshot(vm, req->snapshot, err);
+	s = ctl_clone_snapshot(vm, req->snapshot, err);
 	if (!s)
 		return -1;
 	if (s->ndisks == 0) {
@@ -248,7 +228,7 @@ int ctl_template_delete(struct ctl *ctl, const char *name, json_t **out, struct 
 	size_t n = 0;
 	int rc = -1;
 
-	if (writable(ctl, err) < 0)
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
 	if (catalog_template_list(ctl->cat, ctl->host_id, &tv, &n, err) < 0)
 		return -1;
@@ -352,7 +332,7 @@ int ctl_deploy(struct ctl *ctl, const struct ctl_deploy_req *req, const struct c
 	*task_id = 0;
 	if (seeded)
 		*seeded = NULL;
-	if (writable(ctl, err) < 0)
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
 	if (!req->name) {
 		sd_err_set(err, SD_ERR_USAGE, _("deploy needs --name"));
@@ -378,7 +358,7 @@ int ctl_deploy(struct ctl *ctl, const struct ctl_deploy_req *req, const struct c
 	vm = ctl_snapshot_state(ctl, req->vm, err);
 	if (!vm)
 		return -1;
-	s = find_snapshot(vm, req->snapshot, err);
+	s = ctl_clone_snapshot(vm, req->snapshot, err);
 	if (!s)
 		return -1;
 	sdom = hv_domain_parse(s->domain_xml, err);

@@ -50,15 +50,6 @@ static void new_id(char out[37], void *opaque)
 	sd_uuid_generate(out);
 }
 
-static int need_writable(struct ctl *ctl, struct sd_err *err)
-{
-	if (ctl->readonly || !ctl->cat || ctl->host_id < 0) {
-		sd_err_set(err, SD_ERR_STATE, _("this needs a writable connection (not --read-only)"));
-		return -1;
-	}
-	return 0;
-}
-
 /* The id of the image at path: from the VM's state, the catalog, or new. */
 static char *image_id_for(struct ctl *ctl, const struct model_vm *vm, const char *path)
 {
@@ -222,7 +213,7 @@ static int load_vm(struct ctl *ctl, const char *name, const char *op, int flags,
 	SD_AUTOFREE char *reason = NULL;
 
 	memset(L, 0, sizeof(*L));
-	if (need_writable(ctl, err) < 0)
+	if (ctl_need_writable(ctl, err) < 0)
 		return -1;
 	L->dom = hv_domain_lookup(ctl->hv, name, err);
 	if (!L->dom)
@@ -600,7 +591,7 @@ int ctl_sync(struct ctl *ctl, const char *vm, bool do_adopt, json_t **report, st
 	json_t *vms = json_array();
 	int recovered = 0;
 
-	if (need_writable(ctl, err) < 0 ||
+	if (ctl_need_writable(ctl, err) < 0 ||
 	    ctl_engine_recover(ctl, -1, NULL, NULL, &recovered, err) < 0) {
 		json_decref(vms);
 		return -1;
