@@ -374,7 +374,7 @@ static int report(struct cli_ctx *ctx, const struct sd_err *err)
 	return sd_err_exit_status(err);
 }
 
-int cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv, int (*console)(const struct ctl_options *opts))
 {
 	struct cli_ctx ctx = { { NULL, NULL, false }, false, NULL };
 	struct sd_err err = SD_ERR_INIT;
@@ -407,9 +407,11 @@ int cli_main(int argc, char **argv)
 		i++;
 	if (i >= argc) {
 		/* No command: the console. */
-		sd_err_set(&err, SD_ERR_USAGE,
-			   _("the console is not built yet; run 'snapdeck --help' for the commands"));
-		return report(&ctx, &err);
+		if (ctx.json || !console) {
+			sd_err_set(&err, SD_ERR_USAGE, _("no command given; see 'snapdeck --help'"));
+			return report(&ctx, &err);
+		}
+		return console(&ctx.opts);
 	}
 	cmd = find_cmd(argc - i, argv + i, &consumed);
 	if (!cmd) {

@@ -84,7 +84,8 @@ extern const struct cli_cmd cli_cmds_sync[];
 extern const struct cli_cmd cli_cmds_clone[];
 extern const struct cli_cmd cli_cmds_deploy[];
 
-/* The whole CLI: global options, then a command. Returns the exit status. */
-int cli_main(int argc, char **argv);
+/* The whole CLI: global options, then a command, or with no command the
+ * console (console may be NULL). Returns the exit status. */
+int cli_main(int argc, char **argv, int (*console)(const struct ctl_options *opts));
 
 #endif

@@ -8,4 +8,5 @@ src_ctl_libsdctl_a_SOURCES = \
 	src/ctl/engine.c src/ctl/engine.h \
 	src/ctl/snap.c src/ctl/snap.h \
 	src/ctl/task.c src/ctl/task.h \
+	src/ctl/view.c src/ctl/view.h \
 	src/ctl/vm.c

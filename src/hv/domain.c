@@ -244,3 +244,52 @@ int hv_domain_destroy(struct hv_conn *conn, const char *name_or_uuid, struct sd_
 	}
 	return 0;
 }
+
+/* FNV-1a over bytes, folded into h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int hv_domain_fingerprint(struct hv_conn *conn, uint64_t *fp, struct sd_err *err)
+{
+	static const unsigned int lists[] = { 0, VIR_CONNECT_LIST_DOMAINS_PAUSED };
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t l = 0; l < SD_N_ELEMENTS(lists); l++) {
+		virDomainPtr *doms = NULL;
+		int count = virConnectListAllDomains(conn->conn, &doms, lists[l]);
+		uint64_t sum = 0;
+
+		if (count < 0) {
+			sd_err_set(err, SD_ERR_HV, _("cannot list VMs: %s"), hv_errmsg());
+			return -1;
+		}
+		/* a sum of per-domain hashes does not depend on the order */
+		for (int i = 0; i < count; i++) {
+			unsigned char uuid[VIR_UUID_BUFLEN] = { 0 };
+			int id = (int)virDomainGetID(doms[i]);
+			const char *name = virDomainGetName(doms[i]);
+			uint64_t d = 14695981039346656037ULL;
+
+			virDomainGetUUID(doms[i], uuid);
+			d = fnv(d, uuid, sizeof(uuid));
+			d = fnv(d, &id, sizeof(id));
+			if (name)
+				d = fnv(d, name, strlen(name));
+			sum += d;
+			virDomainFree(doms[i]);
+		}
+		free(doms);
+		h = fnv(h, &sum, sizeof(sum));
+		h = fnv(h, &count, sizeof(count));
+	}
+	*fp = h;
+	return 0;
+}

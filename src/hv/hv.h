@@ -93,6 +93,10 @@ struct hv_domain *hv_domain_parse(const char *xml, struct sd_err *err);
  * sorted by name. For each, its state and its XML (inactive definition for a
  * shut-off persistent domain, live XML otherwise). */
 int hv_domain_list(struct hv_conn *conn, struct hv_domain ***out, size_t *n, struct sd_err *err);
+/* A cheap fingerprint of the domains (two list calls, no XML): it changes
+ * when a domain is defined, undefined, renamed, started, stopped, paused or
+ * resumed. */
+int hv_domain_fingerprint(struct hv_conn *conn, uint64_t *fp, struct sd_err *err);
 /* By name or UUID; SD_ERR_NOT_FOUND when there is none. */
 struct hv_domain *hv_domain_lookup(struct hv_conn *conn, const char *name_or_uuid,
 				   struct sd_err *err);
