@@ -79,6 +79,8 @@ struct catalog_vm_summary {
 	bool in_preview;
 	bool drifted;
 	char *busy_op; /* operation holding the VM's lock, or NULL */
+	char *name;
+	char *targets; /* the registered disks' targets, sorted, comma-separated; or NULL */
 };
 /* All VMs of a host; caller frees with catalog_vm_summaries_free. */
 int catalog_vm_summaries(struct catalog *cat, int64_t host_id, struct catalog_vm_summary **out,

@@ -52,14 +52,17 @@ static const char sql_image_delete_unused[] =
 
 static const char sql_vm_set_drift[] = "UPDATE vms SET drift_reason = ?2 WHERE id = ?1";
 
-static const char sql_vm_summaries[] = "SELECT v.uuid,"
-				       " (SELECT count(*) FROM snapshots s WHERE s.vm_id = v.id),"
-				       " EXISTS (SELECT 1 FROM previews p WHERE p.vm_id = v.id),"
-				       " v.drift_reason IS NOT NULL,"
-				       " l.op"
-				       " FROM vms v LEFT JOIN locks l ON l.vm_id = v.id"
-				       " WHERE v.host_id = ?1 ORDER BY v.name, v.uuid";
-enum { SUM_UUID, SUM_SNAPSHOTS, SUM_PREVIEW, SUM_DRIFTED, SUM_BUSY_OP };
+static const char sql_vm_summaries[] =
+	"SELECT v.uuid,"
+	" (SELECT count(*) FROM snapshots s WHERE s.vm_id = v.id),"
+	" EXISTS (SELECT 1 FROM previews p WHERE p.vm_id = v.id),"
+	" v.drift_reason IS NOT NULL,"
+	" l.op, v.name,"
+	" (SELECT group_concat(target, ',') FROM"
+	"   (SELECT d.target FROM disks d WHERE d.vm_id = v.id ORDER BY d.target))"
+	" FROM vms v LEFT JOIN locks l ON l.vm_id = v.id"
+	" WHERE v.host_id = ?1 ORDER BY v.name, v.uuid";
+enum { SUM_UUID, SUM_SNAPSHOTS, SUM_PREVIEW, SUM_DRIFTED, SUM_BUSY_OP, SUM_NAME, SUM_TARGETS };
 
 static const char sql_disk_find[] = "SELECT id FROM disks WHERE vm_id = ?1 AND target = ?2";
 static const char sql_disk_insert[] = "INSERT INTO disks (id, vm_id, target) VALUES (?1, ?2, ?3)"
@@ -354,6 +357,8 @@ void catalog_vm_summaries_free(struct catalog_vm_summary *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].uuid);
 		free(v[i].busy_op);
+		free(v[i].name);
+		free(v[i].targets);
 	}
 	free(v);
 }
@@ -382,6 +387,8 @@ int catalog_vm_summaries(struct catalog *cat, int64_t host_id, struct catalog_vm
 		s->in_preview = sqlite3_column_int(st, SUM_PREVIEW) != 0;
 		s->drifted = sqlite3_column_int(st, SUM_DRIFTED) != 0;
 		s->busy_op = catalog_column_dup(st, SUM_BUSY_OP);
+		s->name = catalog_column_dup(st, SUM_NAME);
+		s->targets = catalog_column_dup(st, SUM_TARGETS);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;

@@ -27,6 +27,14 @@ struct ctl {
 
 /* Connects to libvirt, then opens (and migrates) the catalog. */
 struct ctl *ctl_open(const struct ctl_options *opts, struct sd_err *err);
+/* The catalog alone, for a first look before libvirt answers: the host is
+ * found by the URI asked for (opts->uri, else LIBVIRT_DEFAULT_URI); host_id
+ * stays -1 (and cat NULL) when that is not known or there is no catalog
+ * yet. hv is NULL until ctl_connect; nothing but ctl_vm_list_cached may be
+ * called before. */
+struct ctl *ctl_open_catalog(const struct ctl_options *opts, struct sd_err *err);
+/* Connects libvirt (when not yet) and records the host as ctl_open does. */
+int ctl_connect(struct ctl *ctl, const struct ctl_options *opts, struct sd_err *err);
 void ctl_close(struct ctl *ctl);
 SD_DEFINE_AUTO(ctl, struct ctl, ctl_close)
 /* 0 when the controller may change things; -1 with err when it is read-only
@@ -46,8 +54,13 @@ struct ctl_vm_row {
 	char *busy;       /* operation holding the VM, or NULL */
 };
 void ctl_vm_rows_free(struct ctl_vm_row *rows, size_t n);
-/* Every VM of the host, by name; registers them and their disks. */
+/* Every VM of the host, by name; registers new and changed ones and their
+ * disks. */
 int ctl_vm_list(struct ctl *ctl, struct ctl_vm_row **rows, size_t *n, struct sd_err *err);
+/* The VMs the catalog knows for the host, without asking libvirt: state
+ * HV_STATE_NOSTATE, disks as registered. */
+int ctl_vm_list_cached(struct ctl *ctl, struct ctl_vm_row **rows, size_t *n,
+		       struct sd_err *err);
 
 struct ctl_disk {
 	char *target;

@@ -16,40 +16,6 @@
 #include "util/i18n.h"
 #include "util/mem.h"
 
-static int cmp_summary(const void *a, const void *b)
-{
-	const struct catalog_vm_summary *x = a, *y = b;
-
-	return strcasecmp(x->uuid ? x->uuid : "", y->uuid ? y->uuid : "");
-}
-
-int ctl_vm_rows_refresh(struct ctl *ctl, struct ctl_vm_row *rows, size_t n, struct sd_err *err)
-{
-	struct catalog_vm_summary *sum = NULL, key;
-	size_t nsum = 0;
-
-	if (!ctl->cat || ctl->host_id < 0)
-		return 0;
-	if (catalog_vm_summaries(ctl->cat, ctl->host_id, &sum, &nsum, err) < 0)
-		return -1;
-	qsort(sum, nsum, sizeof(*sum), cmp_summary);
-	for (size_t i = 0; i < n; i++) {
-		const struct catalog_vm_summary *s;
-
-		key.uuid = rows[i].uuid;
-		s = nsum ? bsearch(&key, sum, nsum, sizeof(*sum), cmp_summary) : NULL;
-		free(rows[i].busy);
-		rows[i].busy = NULL;
-		rows[i].snapshots = s ? s->snapshots : 0;
-		rows[i].in_preview = s && s->in_preview;
-		rows[i].drifted = s && s->drifted;
-		if (s && s->busy_op)
-			rows[i].busy = sd_strdup(s->busy_op);
-	}
-	catalog_vm_summaries_free(sum, nsum);
-	return 0;
-}
-
 struct model_vm *ctl_vm_state_peek(struct ctl *ctl, const char *uuid, struct sd_err *err)
 {
 	struct catalog_vm cv = { 0 };

@@ -2,11 +2,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
 #include "ctl/snap.h"
+#include "ctl/view.h"
 #include "img/img.h"
+#include "util/buf.h"
 #include "util/i18n.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -47,32 +50,115 @@ static bool can_write(const struct ctl *ctl)
 	return ctl->cat && !ctl->readonly && ctl->host_id >= 0;
 }
 
+static int cmp_summary(const void *a, const void *b)
+{
+	const struct catalog_vm_summary *x = a, *y = b;
+
+	return strcasecmp(x->uuid ? x->uuid : "", y->uuid ? y->uuid : "");
+}
+
+/* The host's VMs in the catalog, sorted by UUID for summary_find. */
+static int summaries(struct ctl *ctl, struct catalog_vm_summary **sum, size_t *n,
+		     struct sd_err *err)
+{
+	*sum = NULL;
+	*n = 0;
+	if (!ctl->cat || ctl->host_id < 0)
+		return 0;
+	if (catalog_vm_summaries(ctl->cat, ctl->host_id, sum, n, err) < 0)
+		return -1;
+	qsort(*sum, *n, sizeof(**sum), cmp_summary);
+	return 0;
+}
+
+static const struct catalog_vm_summary *summary_find(const struct catalog_vm_summary *sum,
+						     size_t n, const char *uuid)
+{
+	struct catalog_vm_summary key = { 0 };
+
+	key.uuid = (char *)uuid;
+	return n ? bsearch(&key, sum, n, sizeof(*sum), cmp_summary) : NULL;
+}
+
+static void row_from_summary(struct ctl_vm_row *r, const struct catalog_vm_summary *s)
+{
+	free(r->busy);
+	r->busy = NULL;
+	r->snapshots = s ? s->snapshots : 0;
+	r->in_preview = s && s->in_preview;
+	r->drifted = s && s->drifted;
+	if (s && s->busy_op)
+		r->busy = sd_strdup(s->busy_op);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does the catalog know the domain as it is (name and disk targets)? */
+static bool registered(const struct hv_domain *dom, const struct catalog_vm_summary *s)
+{
+	const char *targets[64];
+	size_t n = 0;
+	struct sd_buf b = SD_BUF_INIT;
+	bool same;
+
+	if (!s || !sd_str_eq(s->name, dom->name))
+		return false;
+	for (size_t i = 0; i < dom->ndisks && n < SD_N_ELEMENTS(targets); i++)
+		if (is_disk(&dom->disks[i]) && dom->disks[i].target)
+			targets[n++] = dom->disks[i].target;
+	qsort(targets, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		sd_buf_addf(&b, "%s%s", i ? "," : "", targets[i]);
+	same = sd_str_eq(b.len ? b.data : NULL, s->targets);
+	sd_buf_free(&b);
+	return same;
+}
+
 int ctl_vm_list(struct ctl *ctl, struct ctl_vm_row **rows_out, size_t *n_out, struct sd_err *err)
 {
 	struct hv_domain **doms = NULL;
 	size_t ndoms = 0, nsum = 0;
 	struct catalog_vm_summary *sum = NULL;
 	struct ctl_vm_row *rows;
+	bool fresh = false;
 	int ret = -1;
 
 	if (hv_domain_list(ctl->hv, &doms, &ndoms, err) < 0)
 		return -1;
+	if (summaries(ctl, &sum, &nsum, err) < 0)
+		goto out;
+	/* register only what the catalog does not know as it is: a big host
+	 * lists without writing */
 	if (can_write(ctl)) {
-		if (catalog_begin(ctl->cat, err) < 0)
-			goto out;
+		bool begun = false;
+
 		for (size_t i = 0; i < ndoms; i++) {
 			int64_t vm_id;
+
+			if (registered(doms[i], summary_find(sum, nsum, doms[i]->uuid)))
+				continue;
+			if (!begun && catalog_begin(ctl->cat, err) < 0)
+				goto out;
+			begun = true;
 			if (register_domain(ctl, doms[i], &vm_id, err) < 0) {
 				catalog_rollback(ctl->cat);
 				goto out;
 			}
 		}
-		if (catalog_commit(ctl->cat, err) < 0)
+		if (begun) {
+			if (catalog_commit(ctl->cat, err) < 0)
+				goto out;
+			fresh = true;
+		}
+	}
+	if (fresh) {
+		catalog_vm_summaries_free(sum, nsum);
+		if (summaries(ctl, &sum, &nsum, err) < 0)
 			goto out;
 	}
-	if (ctl->cat && ctl->host_id >= 0 &&
-	    catalog_vm_summaries(ctl->cat, ctl->host_id, &sum, &nsum, err) < 0)
-		goto out;
 
 	rows = sd_calloc(ndoms ? ndoms : 1, sizeof(*rows));
 	for (size_t i = 0; i < ndoms; i++) {
@@ -83,15 +169,7 @@ int ctl_vm_list(struct ctl *ctl, struct ctl_vm_row **rows_out, size_t *n_out, st
 		r->state = doms[i]->state;
 		for (size_t d = 0; d < doms[i]->ndisks; d++)
 			r->disks += is_disk(&doms[i]->disks[d]);
-		for (size_t s = 0; s < nsum; s++) {
-			if (strcasecmp(sum[s].uuid, r->uuid) != 0)
-				continue;
-			r->snapshots = sum[s].snapshots;
-			r->in_preview = sum[s].in_preview;
-			r->drifted = sum[s].drifted;
-			r->busy = sd_strdup(sum[s].busy_op);
-			break;
-		}
+		row_from_summary(r, summary_find(sum, nsum, r->uuid));
 	}
 	*rows_out = rows;
 	*n_out = ndoms;
@@ -100,6 +178,54 @@ out:
 	catalog_vm_summaries_free(sum, nsum);
 	hv_domains_free(doms, ndoms);
 	return ret;
+}
+
+int ctl_vm_list_cached(struct ctl *ctl, struct ctl_vm_row **rows_out, size_t *n_out,
+		       struct sd_err *err)
+{
+	struct catalog_vm_summary *sum = NULL;
+	struct ctl_vm_row *rows;
+	size_t nsum = 0;
+
+	if (!ctl->cat || ctl->host_id < 0) {
+		*rows_out = NULL;
+		*n_out = 0;
+		return 0;
+	}
+	/* by name, as the catalog gives them */
+	if (catalog_vm_summaries(ctl->cat, ctl->host_id, &sum, &nsum, err) < 0)
+		return -1;
+	rows = sd_calloc(nsum ? nsum : 1, sizeof(*rows));
+	for (size_t i = 0; i < nsum; i++) {
+		rows[i].name = sd_strdup(sum[i].name);
+		snprintf(rows[i].uuid, sizeof(rows[i].uuid), "%s", sum[i].uuid);
+		rows[i].state = HV_STATE_NOSTATE;
+		if (sum[i].targets && sum[i].targets[0]) {
+			rows[i].disks = 1;
+			for (const char *p = sum[i].targets; *p; p++)
+				rows[i].disks += *p == ',';
+		}
+		row_from_summary(&rows[i], &sum[i]);
+	}
+	*rows_out = rows;
+	*n_out = nsum;
+	catalog_vm_summaries_free(sum, nsum);
+	return 0;
+}
+
+int ctl_vm_rows_refresh(struct ctl *ctl, struct ctl_vm_row *rows, size_t n, struct sd_err *err)
+{
+	struct catalog_vm_summary *sum = NULL;
+	size_t nsum = 0;
+
+	if (!ctl->cat || ctl->host_id < 0)
+		return 0;
+	if (summaries(ctl, &sum, &nsum, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		row_from_summary(&rows[i], summary_find(sum, nsum, rows[i].uuid));
+	catalog_vm_summaries_free(sum, nsum);
+	return 0;
 }
 
 static void disk_clear(struct ctl_disk *d)

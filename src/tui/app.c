@@ -11,9 +11,12 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
+#include <limits.h>
 
 #include "ctl/view.h"
 #include "tui/priv.h"
+#include "util/buf.h"
 #include "util/i18n.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -233,6 +236,12 @@ static bool tick(struct tui *t)
 	bool changed = tui_jobs_poll(t);
 	int64_t now = tui_now_ms();
 
+	if (!t->ctl->hv)
+		return changed;
+	/* an operation that ended may have redefined a domain (preview and undo
+	 * change its disks), which the fingerprint does not see */
+	if (changed)
+		relist(t);
 	if (changed || ctl_catalog_changed(t->ctl, &t->data_version)) {
 		tui_reload(t);
 		changed = true;
@@ -406,6 +415,10 @@ static struct tui_view *bottom_view(struct tui *t)
 
 /* ---- keys ---- */
 
+/* Set while more keys wait (a held arrow key): selecting a VM then defers
+ * loading its tree until the keys are read. */
+static bool keys_waiting;
+
 static void apply(struct tui *t, int r)
 {
 	if (r & TUI_QUIT)
@@ -417,7 +430,10 @@ static void apply(struct tui *t, int r)
 		}
 		tui_reload(t);
 	} else if (r & TUI_SELECT) {
-		tui_load_selected(t);
+		if (keys_waiting)
+			t->select_pending = true;
+		else
+			tui_load_selected(t);
 	}
 }
 
@@ -431,6 +447,7 @@ static int filter_key(struct tui *t, int key)
 		t->filtering = false;
 		break;
 	case '\n':
+	case '\r': /* Enter under nonl() */
 	case KEY_ENTER:
 		t->filtering = false;
 		return TUI_REDRAW;
@@ -539,12 +556,42 @@ static int handle(struct tui *t, int key)
 
 bool tui_key(struct tui *t, int key)
 {
-	int r = handle(t, key);
+	int r;
+
+	if (!t->ctl->hv) {
+		struct sd_err err = SD_ERR_INIT;
+		if (tui_connect(t, &err) < 0)
+			tui_status(t, true, "%s", err.msg);
+	}
+	r = handle(t, key);
 
 	apply(t, r);
 	if (!t->quit)
 		tui_draw(t);
 	return !t->quit;
+}
+
+char *tui_screen_text(struct tui *t)
+{
+	struct sd_buf b = SD_BUF_INIT;
+	wchar_t *row = sd_calloc((size_t)COLS + 1, sizeof(wchar_t));
+
+	(void)t;
+	for (int y = 0; y < LINES; y++) {
+		mbstate_t st;
+		int n = mvinnwstr(y, 0, row, COLS);
+
+		memset(&st, 0, sizeof(st));
+		for (int i = 0; i < n && row[i]; i++) {
+			char mb[MB_LEN_MAX];
+			size_t k = wcrtomb(mb, row[i], &st);
+			if (k != (size_t)-1)
+				sd_buf_addn(&b, mb, k);
+		}
+		sd_buf_addc(&b, '\n');
+	}
+	free(row);
+	return sd_buf_steal(&b);
 }
 
 /* ---- life cycle ---- */
@@ -554,22 +601,27 @@ static void oom_hook(void)
 	restore_terminal();
 }
 
-struct tui *tui_new(const struct ctl_options *opts, FILE *in, FILE *out, struct sd_err *err)
+/* The first frame may come from the catalog alone (VM states unknown);
+ * tui_connect then asks libvirt. */
+static void load_cached(struct tui *t)
 {
-	struct tui *t;
-	const char *term = getenv("TERM");
+	struct sd_err err = SD_ERR_INIT;
 
-	t = sd_calloc(1, sizeof(*t));
-	t->opts = *opts;
-	t->ctl = ctl_open(opts, err);
-	if (!t->ctl) {
-		free(t);
-		return NULL;
-	}
+	if (ctl_vm_list_cached(t->ctl, &t->vms, &t->nvms, &err) < 0)
+		tui_status(t, true, "%s", err.msg);
+	tui_refilter(t);
+	if (t->nshown > 0)
+		memcpy(t->sel_uuid, t->vms[t->shown[0]].uuid, sizeof(t->sel_uuid));
+}
+
+int tui_connect(struct tui *t, struct sd_err *err)
+{
+	if (t->ctl->hv)
+		return 0;
+	if (ctl_connect(t->ctl, &t->opts, err) < 0)
+		return -1;
+	free(t->uri_label);
 	t->uri_label = sd_strdup(hv_uri(t->ctl->hv));
-	t->utf8 = strcasecmp(nl_langinfo(CODESET), "UTF-8") == 0;
-	t->data_version = -1;
-	t->bottom = TUI_BOTTOM_TASKS;
 	relist(t);
 	t->last_poll_ms = tui_now_ms();
 	{
@@ -578,12 +630,46 @@ struct tui *tui_new(const struct ctl_options *opts, FILE *in, FILE *out, struct 
 	}
 	ctl_catalog_changed(t->ctl, &t->data_version);
 	load_tasks_events(t);
+	tui_load_selected(t);
+	if (t->nvms == 0)
+		tui_status(t, false, _("no VMs on this host; 'snapdeck demo setup' makes three"));
+	if (t->screen)
+		tui_draw(t);
+	return 0;
+}
+
+struct tui *tui_new(const struct ctl_options *opts, FILE *in, FILE *out, struct sd_err *err)
+{
+	struct tui *t;
+	const char *term = getenv("TERM");
+
+	t = sd_calloc(1, sizeof(*t));
+	t->opts = *opts;
+	t->ctl = ctl_open_catalog(opts, err);
+	if (!t->ctl) {
+		free(t);
+		return NULL;
+	}
+	t->utf8 = strcasecmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	t->data_version = -1;
+	t->bottom = TUI_BOTTOM_TASKS;
 	t->panes[TUI_PANE_VMS] = tui_vms_new();
 	t->panes[TUI_PANE_TREE] = tui_tree_new();
 	t->tasks_view = tui_tasks_new();
 	t->events_view = tui_events_new();
 	t->panes[TUI_PANE_BOTTOM] = t->tasks_view;
-	tui_load_selected(t);
+	if (t->ctl->host_id >= 0) {
+		/* the catalog knows this host: show what it knows at once */
+		t->uri_label = sd_strdup(opts->uri ? opts->uri : getenv("LIBVIRT_DEFAULT_URI"));
+		load_cached(t);
+		ctl_catalog_changed(t->ctl, &t->data_version);
+		load_tasks_events(t);
+		tui_load_selected(t);
+		tui_status(t, false, _("connecting to libvirt..."));
+	} else if (tui_connect(t, err) < 0) {
+		tui_free(t);
+		return NULL;
+	}
 
 	sd_mem_set_oom_hook(oom_hook);
 	t->screen = newterm(term && term[0] ? term : "xterm", out ? out : stdout, in ? in : stdin);
@@ -603,9 +689,7 @@ struct tui *tui_new(const struct ctl_options *opts, FILE *in, FILE *out, struct 
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
 	mouseinterval(0);
 	tui_theme_init(t);
-	if (t->nvms == 0 && !t->status[0])
-		tui_status(t, false, _("no VMs on this host; 'snapdeck demo setup' makes three"));
-	else if (!t->status[0])
+	if (!t->status[0])
 		tui_status(t, false, _("F1 or ? for help"));
 	return t;
 }
@@ -661,6 +745,14 @@ int tui_main(const struct ctl_options *opts)
 	atexit(restore_terminal);
 	install_signals();
 	tui_draw(t);
+	if (tui_connect(t, &err) < 0) {
+		tui_free(t);
+		fprintf(stderr, "snapdeck: %s\n", err.msg);
+		return 1;
+	}
+	if (sd_str_eq(t->status, _("connecting to libvirt...")))
+		tui_status(t, false, _("F1 or ? for help"));
+	tui_draw(t);
 	timeout(TUI_TICK_MS);
 	while (!t->quit && !quit_signal) {
 		int key = getch();
@@ -672,6 +764,24 @@ int tui_main(const struct ctl_options *opts)
 				drawn = before;
 				tui_draw(t);
 			}
+			continue;
+		}
+		/* more keys typed ahead: handle them before drawing */
+		timeout(0);
+		int next = getch();
+		timeout(TUI_TICK_MS);
+		if (next != ERR)
+			ungetch(next);
+		keys_waiting = next != ERR;
+		if (keys_waiting) {
+			apply(t, handle(t, key));
+			continue;
+		}
+		if (t->select_pending) {
+			t->select_pending = false;
+			apply(t, handle(t, key) | TUI_SELECT);
+			if (!t->quit)
+				tui_draw(t);
 			continue;
 		}
 		tui_key(t, key);

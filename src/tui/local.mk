@@ -14,3 +14,8 @@ src_tui_libsdtui_a_SOURCES = \
 	src/tui/view-tasks.c \
 	src/tui/view-tree.c \
 	src/tui/view-vms.c
+
+UNIT_TESTS += tests/unit/test-tui
+tests_unit_test_tui_SOURCES = tests/unit/test-tui.c
+tests_unit_test_tui_CFLAGS = $(AM_CFLAGS) $(NCURSES_CFLAGS)
+tests_unit_test_tui_LDADD = $(TEST_ALL_LIBS)

@@ -86,7 +86,8 @@ struct tui {
 
 	/* the selected VM's snapshot state, or NULL */
 	struct model_vm *state;
-	bool state_stale; /* reload it once the overlays close */
+	bool state_stale;    /* reload it once the overlays close */
+	bool select_pending; /* the selection moved while keys were typed ahead */
 	enum hv_state sel_state;
 
 	struct catalog_task *tasks;

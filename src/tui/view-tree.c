@@ -326,6 +326,16 @@ static void disks_cell(const struct tree_view *tv, const struct tui *t, const st
 			const struct model_snapshot *s = &vm->snapshots[r->snap];
 			for (size_t d = 0; d < s->ndisks; d++)
 				has |= sd_str_eq(s->disks[d].target, tg);
+		} else if (r->kind == ROW_SAVED) {
+			/* the disks before the preview: those in its saved tops
+			 * (compact JSON {"disk id":"image id",...}), not the
+			 * preview's own */
+			const struct model_disk *d = model_vm_disk(vm, tg);
+			if (d && vm->preview && vm->preview->saved_tops) {
+				char *key = sd_asprintf("\"%s\":", d->id);
+				has = strstr(vm->preview->saved_tops, key) != NULL;
+				free(key);
+			}
 		} else {
 			const struct model_disk *d = model_vm_disk(vm, tg);
 			has = d && d->active_image_id;
@@ -445,6 +455,9 @@ static void tree_draw(struct tui_view *v, struct tui *t)
 		name_w = 12;
 	}
 
+	if (t->state->nsnapshots == 0 && (int)tv->nrows < h)
+		tui_put(v->y + 1 + (int)tv->nrows, v->x + 2, _("no snapshots yet: F2 or s takes one"),
+			w - 2, tui_attr(TUI_C_DIM), false);
 	for (int i = 0; i < h && tv->list.top + (size_t)i < tv->nrows; i++) {
 		const struct tree_row *r = &tv->rows[tv->list.top + (size_t)i];
 		bool sel = tv->list.top + (size_t)i == tv->list.sel;

@@ -29,7 +29,8 @@ static void draw_row(struct tui *t, const struct ctl_vm_row *r, int y, int x, in
 	int name_w = w - 19, col = x;
 
 	tui_put(y, col, "", w, attr, true);
-	tui_put(y, col + 1, r->name, name_w - 1, attr, true);
+	/* one blank column before the state, even when a long name is cut */
+	tui_put(y, col + 1, r->name, name_w - 2, attr, true);
 	col += name_w;
 	tui_put(y, col, hv_state_label(r->state), 4, attr, true);
 	col += 5;
@@ -98,7 +99,7 @@ static int vms_key(struct tui_view *v, struct tui *t, int key)
 	vv->list.sel = selected_index(t);
 	if (tui_list_key(&vv->list, key, v->h - 3))
 		return select_row(t, vv->list.sel);
-	if (key == '\n' || key == KEY_ENTER || key == 'l' || key == KEY_RIGHT) {
+	if (key == '\n' || key == '\r' || key == KEY_ENTER || key == 'l' || key == KEY_RIGHT) {
 		t->focus = TUI_PANE_TREE;
 		return TUI_REDRAW;
 	}
