@@ -22,12 +22,13 @@ static const char sql_state_disks[] =
     "SELECT id, target, active_image_id FROM disks WHERE vm_id = ?1 ORDER BY target, id";
 enum { SDISK_ID, SDISK_TARGET, SDISK_ACTIVE };
 
-/* Siblings come out in this order; the tree walk keeps it. */
+/* Siblings come out in this order (taken in the same second: in the order
+ * they were taken); the tree walk keeps it. */
 static const char sql_state_snapshots[] =
     "SELECT s.id, s.name, s.parent_id, s.created, s.description, s.domain_xml, s.memory_path,"
     " s.auto, s.imported, s.policy_id, p.name"
     " FROM snapshots s LEFT JOIN policies p ON p.id = s.policy_id"
-    " WHERE s.vm_id = ?1 ORDER BY s.created, s.id";
+    " WHERE s.vm_id = ?1 ORDER BY s.created, s.rowid";
 enum {
 	SSNAP_ID,
 	SSNAP_NAME,

@@ -67,7 +67,8 @@ static int summaries(struct ctl *ctl, struct catalog_vm_summary **sum, size_t *n
 		return 0;
 	if (catalog_vm_summaries(ctl->cat, ctl->host_id, sum, n, err) < 0)
 		return -1;
-	qsort(*sum, *n, sizeof(**sum), cmp_summary);
+	if (*n > 1)
+		qsort(*sum, *n, sizeof(**sum), cmp_summary);
 	return 0;
 }
 

@@ -330,19 +330,12 @@ static void draw_status(struct tui *t)
 		return;
 	}
 	if (running > 0) {
-		char busy[160];
-		snprintf(busy, sizeof(busy), ngettext("working: %s", "working: %s (+%zu more)", running),
-			 t->jobs[0].label ? t->jobs[0].label : "", running - 1);
-		for (size_t i = 0; i < TUI_MAX_JOBS; i++)
-			if (t->jobs[i].pid > 0) {
-				snprintf(busy, sizeof(busy),
-					 ngettext("working: %s", "working: %s (+%zu more)", running),
-					 t->jobs[i].label, running - 1);
-				break;
-			}
-		int w = tui_width(busy);
-		if (w > t->cols / 2)
-			w = t->cols / 2;
+		char busy[64];
+		int w;
+
+		snprintf(busy, sizeof(busy), ngettext("working (%zu)", "working (%zu)", running),
+			 running);
+		w = tui_width(busy);
 		tui_put(y, t->cols - w - 1, busy, w, tui_attr(TUI_C_WARN), false);
 		tui_put(y, 1, t->status, t->cols - w - 3,
 			tui_attr(t->status_error ? TUI_C_ERROR : TUI_C_NORMAL), false);
@@ -418,6 +411,12 @@ static struct tui_view *bottom_view(struct tui *t)
 /* Set while more keys wait (a held arrow key): selecting a VM then defers
  * loading its tree until the keys are read. */
 static bool keys_waiting;
+
+static bool moves_only(int key)
+{
+	return key == KEY_UP || key == KEY_DOWN || key == 'j' || key == 'k' || key == KEY_PPAGE ||
+	       key == KEY_NPAGE || key == KEY_HOME || key == KEY_END;
+}
 
 static void apply(struct tui *t, int r)
 {
@@ -766,22 +765,21 @@ int tui_main(const struct ctl_options *opts)
 			}
 			continue;
 		}
-		/* more keys typed ahead: handle them before drawing */
+		/* more keys typed ahead (a held arrow key): handle them before
+		 * drawing, and load the selected VM's tree only when a key needs
+		 * it or the keys are read */
 		timeout(0);
 		int next = getch();
 		timeout(TUI_TICK_MS);
 		if (next != ERR)
 			ungetch(next);
 		keys_waiting = next != ERR;
+		if (t->select_pending && (!keys_waiting || !moves_only(key))) {
+			t->select_pending = false;
+			tui_load_selected(t);
+		}
 		if (keys_waiting) {
 			apply(t, handle(t, key));
-			continue;
-		}
-		if (t->select_pending) {
-			t->select_pending = false;
-			apply(t, handle(t, key) | TUI_SELECT);
-			if (!t->quit)
-				tui_draw(t);
 			continue;
 		}
 		tui_key(t, key);

@@ -210,7 +210,8 @@ static void rebuild(struct tui *t)
 	for (size_t i = 0; i < b.nsnap; i++)
 		for (size_t d = 0; d < vm->snapshots[i].ndisks; d++)
 			add_target(tv, vm->snapshots[i].disks[d].target);
-	qsort(tv->targets, tv->ntargets, sizeof(char *), cmp_str);
+	if (tv->ntargets > 1)
+		qsort(tv->targets, tv->ntargets, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < b.nsnap + 2; i++)
 		free(b.nodes[i].kids);
 	free(roots.kids);
