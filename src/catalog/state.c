@@ -288,7 +288,8 @@ static int load_snapshot_disks(struct catalog *cat, int64_t vm_id, struct model_
 	return rc == SQLITE_DONE ? 0 : read_failed(cat, vm_id, err);
 }
 
-/* Puts vm->snapshots (sorted by creation time, then id) in tree order: a
+/* Puts vm->snapshots (sorted by creation time, then the order they were
+ * recorded) in tree order: a
  * depth-first walk from the roots, siblings keeping their order, so a parent
  * always comes before its children. A snapshot whose parent is not among the
  * VM's snapshots counts as a root. Snapshots only reachable through a cycle

@@ -243,7 +243,7 @@ static void test_state_tree(void **state)
 	struct fixture *f = *state;
 	struct sd_err err = SD_ERR_INIT;
 	SD_AUTO(model_vm) *vm = NULL;
-	static const char *const order[] = {"s5", "s1", "r0", "s3", "s4", "s2"};
+	static const char *const order[] = {"s5", "s1", "s3", "s4", "r0", "s2"};
 	static const char *const images[] = {"a-top", "a2", "a1",     "base-a",
 					     "b-top", "b1", "base-b", "old-top"};
 	const struct model_snapshot *s;
@@ -269,7 +269,8 @@ static void test_state_tree(void **state)
 	assert_string_equal(vm->disks[1].target, "vdb");
 	assert_string_equal(vm->disks[1].active_image_id, "b-top");
 
-	/* Tree order: roots by time, depth first, siblings by time then id. */
+	/* Tree order: roots by time, depth first, siblings by time, then in the
+	 * order they were recorded (s3 before r0). */
 	assert_int_equal(vm->nsnapshots, SD_N_ELEMENTS(order));
 	for (size_t k = 0; k < SD_N_ELEMENTS(order); k++)
 		assert_string_equal(vm->snapshots[k].id, order[k]);
@@ -406,11 +407,11 @@ static struct big big[BIG];
 static int big_expected[BIG];
 static int big_len;
 
-static int big_cmp_time_id(int a, int b)
+static int big_cmp_time_order(int a, int b)
 {
 	int c = strcmp(big[a].created, big[b].created);
 
-	return c ? c : strcmp(big[a].id, big[b].id);
+	return c ? c : a - b; /* recorded in index order */
 }
 
 static void big_walk(int parent)
@@ -421,9 +422,9 @@ static void big_walk(int parent)
 	for (int i = 0; i < BIG; i++)
 		if (big[i].parent == parent)
 			kids[n++] = i;
-	/* insertion sort by (created, id) */
+	/* insertion sort by (created, order recorded) */
 	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && big_cmp_time_id(kids[j - 1], kids[j]) > 0; j--) {
+		for (int j = i; j > 0 && big_cmp_time_order(kids[j - 1], kids[j]) > 0; j--) {
 			int t = kids[j];
 			kids[j] = kids[j - 1];
 			kids[j - 1] = t;
