@@ -451,52 +451,135 @@ int tui_act_preview_whole(struct tui *t)
 	return tui_run_preview(t, &req);
 }
 
-static int do_commit(struct tui *t, void *ctx, bool prune)
+/* What the status line and the busy indicator call a confirmed op. */
+static void op_label(const struct op *o, char *buf, size_t len)
 {
-	struct op *o = ctx;
-	struct op *run = op_copy(OP_COMMIT, o);
+	switch (o->kind) {
+	case OP_COMMIT:
+		snprintf(buf, len, o->prune ? _("commit and prune %s") : _("commit %s"), o->vm_name);
+		break;
+	case OP_UNDO:
+		snprintf(buf, len, _("undo %s"), o->vm_name);
+		break;
+	case OP_REVERT:
+		snprintf(buf, len, _("revert %s to %s"), o->vm_name, o->snap_name);
+		break;
+	default:
+		snprintf(buf, len, _("delete %s@%s"), o->vm_name, o->snap_name);
+		break;
+	}
+}
+
+/* A confirmation's button: runs a copy of the op it was asked for. */
+static int run_confirmed(struct tui *t, const struct op *o, bool prune)
+{
+	struct op *run = op_copy(o->kind, o);
 	char label[256];
 
 	run->prune = prune;
-	snprintf(label, sizeof(label), prune ? _("commit and prune %s") : _("commit %s"),
-		 o->vm_name);
+	op_label(run, label, sizeof(label));
 	return start(t, run, label);
 }
 
-static int commit_keep(struct tui *t, void *ctx)
+static int yes(struct tui *t, void *ctx)
 {
-	return do_commit(t, ctx, false);
+	return run_confirmed(t, ctx, false);
 }
 
-static int commit_prune(struct tui *t, void *ctx)
+static int yes_prune(struct tui *t, void *ctx)
 {
-	return do_commit(t, ctx, true);
+	return run_confirmed(t, ctx, true);
+}
+
+/* Asks before o runs: intro, then the plan of its dry run. Takes o. */
+static int ask(struct tui *t, struct op *o, const char *title, const char *intro,
+	       const json_t *plan, const struct tui_button *buttons, size_t nbuttons)
+{
+	struct sd_buf b = SD_BUF_INIT;
+	SD_AUTOFREE char *text = NULL;
+
+	sd_buf_addf(&b, "%s\n\n", intro);
+	describe(&b, plan);
+	text = sd_buf_steal(&b);
+	tui_push(t, tui_confirm_new(title, text, buttons, nbuttons, o, op_free));
+	return TUI_REDRAW;
+}
+
+static const struct tui_button yes_no[] = {
+	{ N_("Yes"), 'y', yes },
+	{ N_("No"), 'n', NULL },
+};
+
+/* The dry run of o, or NULL (the status line says why). */
+static json_t *dry_run(struct tui *t, const struct op *o)
+{
+	struct sd_err err = SD_ERR_INIT;
+	json_t *plan = NULL;
+	int rc;
+
+	switch (o->kind) {
+	case OP_COMMIT:
+		rc = ctl_commit(t->ctl, o->vm, o->prune, true, &plan, &err);
+		break;
+	case OP_UNDO:
+		rc = ctl_undo(t->ctl, o->vm, true, &plan, &err);
+		break;
+	case OP_REVERT:
+		rc = ctl_revert(t->ctl, o->vm, o->snap, true, &plan, &err);
+		break;
+	default:
+		rc = ctl_snapshot_delete(t->ctl, o->vm, o->snap, true, &plan, &err);
+		break;
+	}
+	if (rc < 0) {
+		tui_status(t, true, "%s", err.msg);
+		json_decref(plan);
+		return NULL;
+	}
+	return plan;
+}
+
+/* The selected VM when a preview is open on it, else NULL (the status line
+ * says why). */
+static const struct ctl_vm_row *need_preview(struct tui *t, bool commit)
+{
+	const struct ctl_vm_row *r = need_vm(t);
+
+	if (r && !r->in_preview) {
+		tui_status(t, true,
+			   commit ? _("%s has no open preview to commit")
+				  : _("%s has no open preview to undo"),
+			   r->name);
+		return NULL;
+	}
+	return r;
 }
 
 int tui_act_commit(struct tui *t)
 {
-	const struct ctl_vm_row *r = need_vm(t);
-	struct sd_err err = SD_ERR_INIT;
+	const struct ctl_vm_row *r = need_preview(t, true);
+	static const struct tui_button buttons[] = {
+		{ N_("Commit"), 'c', yes },
+		{ N_("Commit and prune"), 'p', yes_prune },
+		{ N_("Cancel"), 'n', NULL },
+	};
 	SD_AUTO(jsonv) *plan = NULL;
 	SD_AUTO(jsonv) *pplan = NULL;
 	struct sd_buf b = SD_BUF_INIT;
+	SD_AUTOFREE char *intro = NULL;
 	const json_t *pruned;
-	static const struct tui_button buttons[] = {
-		{ N_("Commit"), 'c', commit_keep },
-		{ N_("Commit and prune"), 'p', commit_prune },
-		{ N_("Cancel"), 'n', NULL },
-	};
+	struct op *o;
 	char title[160];
 
 	if (!r)
 		return TUI_REDRAW;
-	if (!r->in_preview) {
-		tui_status(t, true, _("%s has no open preview to commit"), r->name);
-		return TUI_REDRAW;
-	}
-	if (ctl_commit(t->ctl, r->uuid, false, true, &plan, &err) < 0 ||
-	    ctl_commit(t->ctl, r->uuid, true, true, &pplan, &err) < 0) {
-		tui_status(t, true, "%s", err.msg);
+	o = op_new(OP_COMMIT, r, NULL);
+	plan = dry_run(t, o);
+	o->prune = true;
+	pplan = plan ? dry_run(t, o) : NULL;
+	o->prune = false;
+	if (!pplan) {
+		op_free(o);
 		return TUI_REDRAW;
 	}
 	sd_buf_addf(&b, _("Commit makes the preview the state of %s. Every snapshot is kept; "
@@ -517,151 +600,82 @@ int tui_act_commit(struct tui *t)
 					"before the preview:"));
 		json_array_foreach(pruned, i, v)
 			sd_buf_addf(&b, " %s", json_string_value(v));
-		sd_buf_addf(&b, "\n");
 	} else {
-		sd_buf_addf(&b, "%s\n",
-			    _("Commit and prune deletes the state before the preview (no snapshot "
-			      "would go)."));
+		sd_buf_addf(&b, "%s", _("Commit and prune deletes the state before the preview (no "
+					"snapshot would go)."));
 	}
-	sd_buf_addf(&b, "\n");
-	describe(&b, plan);
+	intro = sd_buf_steal(&b);
 	snprintf(title, sizeof(title), _("Commit the preview of %s?"), r->name);
-	{
-		SD_AUTOFREE char *text = sd_buf_steal(&b);
-		tui_push(t, tui_confirm_new(title, text, buttons, SD_N_ELEMENTS(buttons),
-					    op_new(OP_COMMIT, r, NULL), op_free));
-	}
-	return TUI_REDRAW;
-}
-
-static int undo_yes(struct tui *t, void *ctx)
-{
-	struct op *o = ctx;
-	struct op *run = op_copy(OP_UNDO, o);
-	char label[256];
-
-	snprintf(label, sizeof(label), _("undo %s"), o->vm_name);
-	return start(t, run, label);
+	return ask(t, o, title, intro, plan, buttons, SD_N_ELEMENTS(buttons));
 }
 
 int tui_act_undo(struct tui *t)
 {
-	const struct ctl_vm_row *r = need_vm(t);
-	struct sd_err err = SD_ERR_INIT;
+	const struct ctl_vm_row *r = need_preview(t, false);
 	SD_AUTO(jsonv) *plan = NULL;
-	struct sd_buf b = SD_BUF_INIT;
+	SD_AUTOFREE char *intro = NULL;
 	static const struct tui_button buttons[] = {
-		{ N_("Undo"), 'u', undo_yes },
+		{ N_("Undo"), 'u', yes },
 		{ N_("Cancel"), 'n', NULL },
 	};
+	struct op *o;
 	char title[160];
 
 	if (!r)
 		return TUI_REDRAW;
-	if (!r->in_preview) {
-		tui_status(t, true, _("%s has no open preview to undo"), r->name);
+	o = op_new(OP_UNDO, r, NULL);
+	if (!(plan = dry_run(t, o))) {
+		op_free(o);
 		return TUI_REDRAW;
 	}
-	if (ctl_undo(t->ctl, r->uuid, true, &plan, &err) < 0) {
-		tui_status(t, true, "%s", err.msg);
-		return TUI_REDRAW;
-	}
-	sd_buf_addf(&b, _("Undo puts %s back exactly as it was before the preview: "
-			  "configuration and every disk. What was written during the preview "
-			  "is lost.\n\n"),
-		    r->name);
-	describe(&b, plan);
+	intro = sd_asprintf(_("Undo puts %s back exactly as it was before the preview: "
+			      "configuration and every disk. What was written during the preview "
+			      "is lost."),
+			    r->name);
 	snprintf(title, sizeof(title), _("Undo the preview of %s?"), r->name);
-	{
-		SD_AUTOFREE char *text = sd_buf_steal(&b);
-		tui_push(t, tui_confirm_new(title, text, buttons, SD_N_ELEMENTS(buttons),
-					    op_new(OP_UNDO, r, NULL), op_free));
-	}
-	return TUI_REDRAW;
+	return ask(t, o, title, intro, plan, buttons, SD_N_ELEMENTS(buttons));
 }
 
-static int revert_yes(struct tui *t, void *ctx)
+/* Revert and delete: a confirmation for the snapshot selected in the tree. */
+static int ask_on_snapshot(struct tui *t, enum op_kind kind)
 {
-	struct op *o = ctx;
-	struct op *run = op_copy(OP_REVERT, o);
-	char label[256];
+	const struct ctl_vm_row *r = need_vm(t);
+	const struct model_snapshot *s;
+	SD_AUTO(jsonv) *plan = NULL;
+	SD_AUTOFREE char *intro = NULL;
+	struct op *o;
+	char title[160];
 
-	snprintf(label, sizeof(label), _("revert %s to %s"), o->vm_name, o->snap_name);
-	return start(t, run, label);
+	if (!r || !(s = need_snapshot(t)))
+		return TUI_REDRAW;
+	o = op_new(kind, r, s);
+	if (!(plan = dry_run(t, o))) {
+		op_free(o);
+		return TUI_REDRAW;
+	}
+	if (kind == OP_REVERT) {
+		intro = sd_asprintf(_("Revert previews snapshot %s whole, then commits it: the "
+				      "state now is kept as an automatic snapshot when it holds data "
+				      "no snapshot has."),
+				    s->name);
+		snprintf(title, sizeof(title), _("Revert %s to %s?"), r->name, s->name);
+	} else {
+		intro = sd_asprintf(_("Delete snapshot %s of %s. Its data stays where later states "
+				      "need it; the layers below are merged."),
+				    s->name, r->name);
+		snprintf(title, sizeof(title), _("Delete %s@%s?"), r->name, s->name);
+	}
+	return ask(t, o, title, intro, plan, yes_no, SD_N_ELEMENTS(yes_no));
 }
 
 int tui_act_revert(struct tui *t)
 {
-	const struct ctl_vm_row *r = need_vm(t);
-	const struct model_snapshot *s;
-	struct sd_err err = SD_ERR_INIT;
-	SD_AUTO(jsonv) *plan = NULL;
-	struct sd_buf b = SD_BUF_INIT;
-	static const struct tui_button buttons[] = {
-		{ N_("Revert"), 'r', revert_yes },
-		{ N_("Cancel"), 'n', NULL },
-	};
-	char title[160];
-
-	if (!r || !(s = need_snapshot(t)))
-		return TUI_REDRAW;
-	if (ctl_revert(t->ctl, r->uuid, s->id, true, &plan, &err) < 0) {
-		tui_status(t, true, "%s", err.msg);
-		return TUI_REDRAW;
-	}
-	sd_buf_addf(&b, _("Revert previews snapshot %s whole, then commits it: the state now is "
-			  "kept as an automatic snapshot when it holds data no snapshot has.\n\n"),
-		    s->name);
-	describe(&b, plan);
-	snprintf(title, sizeof(title), _("Revert %s to %s?"), r->name, s->name);
-	{
-		SD_AUTOFREE char *text = sd_buf_steal(&b);
-		tui_push(t, tui_confirm_new(title, text, buttons, SD_N_ELEMENTS(buttons),
-					    op_new(OP_REVERT, r, s), op_free));
-	}
-	return TUI_REDRAW;
-}
-
-static int delete_yes(struct tui *t, void *ctx)
-{
-	struct op *o = ctx;
-	struct op *run = op_copy(OP_DELETE, o);
-	char label[256];
-
-	snprintf(label, sizeof(label), _("delete %s@%s"), o->vm_name, o->snap_name);
-	return start(t, run, label);
+	return ask_on_snapshot(t, OP_REVERT);
 }
 
 int tui_act_delete(struct tui *t)
 {
-	const struct ctl_vm_row *r = need_vm(t);
-	const struct model_snapshot *s;
-	struct sd_err err = SD_ERR_INIT;
-	SD_AUTO(jsonv) *plan = NULL;
-	struct sd_buf b = SD_BUF_INIT;
-	static const struct tui_button buttons[] = {
-		{ N_("Delete"), 'y', delete_yes },
-		{ N_("No"), 'n', NULL },
-	};
-	char title[160];
-
-	if (!r || !(s = need_snapshot(t)))
-		return TUI_REDRAW;
-	if (ctl_snapshot_delete(t->ctl, r->uuid, s->id, true, &plan, &err) < 0) {
-		tui_status(t, true, "%s", err.msg);
-		return TUI_REDRAW;
-	}
-	sd_buf_addf(&b, _("Delete snapshot %s of %s. Its data stays where later states need it; "
-			  "the layers below are merged.\n\n"),
-		    s->name, r->name);
-	describe(&b, plan);
-	snprintf(title, sizeof(title), _("Delete %s@%s?"), r->name, s->name);
-	{
-		SD_AUTOFREE char *text = sd_buf_steal(&b);
-		tui_push(t, tui_confirm_new(title, text, buttons, SD_N_ELEMENTS(buttons),
-					    op_new(OP_DELETE, r, s), op_free));
-	}
-	return TUI_REDRAW;
+	return ask_on_snapshot(t, OP_DELETE);
 }
 
 /* ---- clone, deploy, volume, template ---- */
@@ -670,14 +684,17 @@ static const char *formats[] = { "qcow2", "raw", NULL };
 static const char *modes[] = { N_("full copy"), N_("linked (on a template)"),
 			       N_("linked direct (on the snapshot)"), NULL };
 
-/* The snapshot's disk targets. */
-static size_t snap_targets(const struct model_snapshot *s, const char **out, size_t max)
+/* An op on snapshot s with its disk targets in o->disks. */
+static struct op *op_with_disks(enum op_kind kind, const struct ctl_vm_row *r,
+				const struct model_snapshot *s)
 {
-	size_t n = 0;
+	struct op *o = op_new(kind, r, s);
+	size_t n = s->ndisks < OP_MAX_DISKS ? s->ndisks : OP_MAX_DISKS;
 
-	for (size_t i = 0; i < s->ndisks && n < max; i++)
-		out[n++] = s->disks[i].target;
-	return n;
+	o->disks = sd_calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		o->disks[i] = sd_strdup(s->disks[i].target);
+	return o;
 }
 
 static int copy_submit(struct tui *t, struct tui_form *f)
@@ -754,20 +771,14 @@ static int copy_dialog(struct tui *t, bool deploy)
 {
 	const struct ctl_vm_row *r = need_vm(t);
 	const struct model_snapshot *s;
-	const char *targets[OP_MAX_DISKS];
 	struct tui_form *f;
 	struct tui_field *fd;
 	struct op *o;
 	char title[200], name[256];
-	size_t n;
 
 	if (!r || !(s = need_snapshot(t)))
 		return TUI_REDRAW;
-	o = op_new(OP_CLONE, r, s);
-	n = snap_targets(s, targets, OP_MAX_DISKS);
-	o->disks = sd_calloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		o->disks[i] = sd_strdup(targets[i]);
+	o = op_with_disks(OP_CLONE, r, s);
 	snprintf(title, sizeof(title), deploy ? _("Deploy from %s@%s") : _("Clone %s@%s"),
 		 r->name, s->name);
 	f = tui_form_new(title, copy_submit, o, op_free);
@@ -781,13 +792,13 @@ static int copy_dialog(struct tui *t, bool deploy)
 	}
 	tui_form_add(f, TUI_FIELD_CHECK, "root_only", _("First disk only"));
 	if (!deploy) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; o->disks[i]; i++) {
 			char key[64], label[96];
-			snprintf(key, sizeof(key), "pool:%s", targets[i]);
-			snprintf(label, sizeof(label), _("%s pool (empty: same)"), targets[i]);
+			snprintf(key, sizeof(key), "pool:%s", o->disks[i]);
+			snprintf(label, sizeof(label), _("%s pool (empty: same)"), o->disks[i]);
 			tui_form_add(f, TUI_FIELD_TEXT, keep(o, key), label);
-			snprintf(key, sizeof(key), "format:%s", targets[i]);
-			snprintf(label, sizeof(label), _("%s format"), targets[i]);
+			snprintf(key, sizeof(key), "format:%s", o->disks[i]);
+			snprintf(label, sizeof(label), _("%s format"), o->disks[i]);
 			fd = tui_form_add(f, TUI_FIELD_CHOICE, keep(o, key), label);
 			fd->choices = formats;
 		}
@@ -844,20 +855,14 @@ int tui_act_volume(struct tui *t)
 {
 	const struct ctl_vm_row *r = need_vm(t);
 	const struct model_snapshot *s;
-	const char *targets[OP_MAX_DISKS];
 	struct tui_form *f;
 	struct tui_field *fd;
 	struct op *o;
 	char title[200];
-	size_t n;
 
 	if (!r || !(s = need_snapshot(t)))
 		return TUI_REDRAW;
-	o = op_new(OP_VOLUME, r, s);
-	n = snap_targets(s, targets, OP_MAX_DISKS);
-	o->disks = sd_calloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		o->disks[i] = sd_strdup(targets[i]);
+	o = op_with_disks(OP_VOLUME, r, s);
 	snprintf(title, sizeof(title), _("Volume from %s@%s"), r->name, s->name);
 	f = tui_form_new(title, volume_submit, o, op_free);
 	fd = tui_form_add(f, TUI_FIELD_CHOICE, "disk", _("Disk"));
