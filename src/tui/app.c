@@ -147,9 +147,14 @@ void tui_refilter(struct tui *t)
 	t->nshown = 0;
 	free(t->shown);
 	t->shown = sd_calloc(t->nvms ? t->nvms : 1, sizeof(*t->shown));
+	t->names_width = 0;
 	for (size_t i = 0; i < t->nvms; i++)
-		if (matches(t->vms[i].name, t->filter))
+		if (matches(t->vms[i].name, t->filter)) {
+			int w = tui_width(t->vms[i].name);
 			t->shown[t->nshown++] = i;
+			if (w > t->names_width)
+				t->names_width = w;
+		}
 }
 
 void tui_load_selected(struct tui *t)

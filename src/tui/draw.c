@@ -171,6 +171,7 @@ void tui_hline(const struct tui *t, int y, int x, int w, bool tees)
 void tui_box(const struct tui *t, int y, int x, int h, int w, const char *title, bool focus)
 {
 	const struct lines *l = lines_of(t);
+
 	attr_t a = focus ? A_BOLD : A_NORMAL;
 
 	if (h < 2 || w < 4)
@@ -188,8 +189,16 @@ void tui_box(const struct tui *t, int y, int x, int h, int w, const char *title,
 	tui_put(y + h - 1, x, l->bl, 1, a, false);
 	tui_put(y + h - 1, x + w - 1, l->br, 1, a, false);
 	if (title && title[0]) {
+		int n;
+
 		tui_put(y, x + 1, " ", 1, a, false);
-		int n = tui_put(y, x + 2, title, w - 5, a, false);
+		if (tui_width(title) <= w - 5) {
+			n = tui_put(y, x + 2, title, w - 5, a, false);
+		} else {
+			/* cut, and say so */
+			n = tui_put(y, x + 2, title, w - 6, a, false);
+			n += tui_put(y, x + 2 + n, tui_glyphs(t)->ellipsis, 1, a, false);
+		}
 		tui_put(y, x + 2 + n, " ", 1, a, false);
 	}
 }

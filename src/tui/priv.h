@@ -80,6 +80,7 @@ struct tui {
 	size_t nvms;
 	size_t *shown; /* indices into vms */
 	size_t nshown;
+	int names_width; /* of the longest shown name */
 	char filter[128];
 	bool filtering; /* typing into the filter */
 	char sel_uuid[37];

@@ -412,16 +412,28 @@ static void tree_draw(struct tui_view *v, struct tui *t)
 			snprintf(extra, sizeof(extra), "%s", _(" · PREVIEW"));
 		else if (vmr->drifted)
 			snprintf(extra, sizeof(extra), "%s", _(" · DRIFTED: sync --adopt"));
-		snprintf(title, sizeof(title),
-			 ngettext("%s%s · %s · %zu disk · current: %s",
-				  "%s%s · %s · %zu disks · current: %s", vmr->disks),
-			 vmr->name, extra, hv_state_name(vmr->state), vmr->disks,
-			 cur ? cur : _("none"));
-		if (!t->utf8)
-			for (char *p; (p = strstr(title, "·"));) {
-				p[0] = '-';
-				memmove(p + 1, p + 2, strlen(p + 2) + 1);
-			}
+		/* the most that fits: drop the disk count, then the state */
+		for (int detail = 2; detail >= 0; detail--) {
+			if (detail == 2)
+				snprintf(title, sizeof(title),
+					 ngettext("%s%s · %s · %zu disk · current: %s",
+						  "%s%s · %s · %zu disks · current: %s", vmr->disks),
+					 vmr->name, extra, hv_state_name(vmr->state), vmr->disks,
+					 cur ? cur : _("none"));
+			else if (detail == 1)
+				snprintf(title, sizeof(title), _("%s%s · %s · current: %s"), vmr->name,
+					 extra, hv_state_name(vmr->state), cur ? cur : _("none"));
+			else
+				snprintf(title, sizeof(title), _("%s%s · current: %s"), vmr->name, extra,
+					 cur ? cur : _("none"));
+			if (!t->utf8)
+				for (char *p; (p = strstr(title, "·"));) {
+					p[0] = '-';
+					memmove(p + 1, p + 2, strlen(p + 2) + 1);
+				}
+			if (tui_width(title) <= v->w - 5)
+				break;
+		}
 	}
 	tui_box(t, v->y, v->x, v->h, v->w, title, focus);
 	if (!t->state || tv->nrows == 0) {

@@ -23,14 +23,26 @@ static size_t selected_index(const struct tui *t)
 	return 0;
 }
 
-static void draw_row(struct tui *t, const struct ctl_vm_row *r, int y, int x, int w, attr_t attr)
+/* The name column: as wide as the longest shown name (names come first),
+ * leaving at least two columns for the marks. */
+static int name_width(const struct tui *t, int w)
+{
+	int need = t->names_width + 1, most = w - 1 - 12 - 2;
+
+	return need < 8 ? 8 : need > most ? most : need;
+}
+
+/* selection column, name, state (4), disks (3), snapshots (5), marks: P an
+ * open preview, ! drift, the operation holding it (or * when narrow) */
+static void draw_row(struct tui *t, const struct ctl_vm_row *r, int y, int x, int w, int name_w,
+		     attr_t attr)
 {
 	char cell[64];
-	int name_w = w - 19, col = x;
+	int col = x + 1;
 
-	tui_put(y, col, "", w, attr, true);
+	tui_put(y, x, "", w, attr, true);
 	/* one blank column before the state, even when a long name is cut */
-	tui_put(y, col + 1, r->name, name_w - 2, attr, true);
+	tui_put(y, col, r->name, name_w - 1, attr, true);
 	col += name_w;
 	tui_put(y, col, hv_state_label(r->state), 4, attr, true);
 	col += 5;
@@ -40,20 +52,22 @@ static void draw_row(struct tui *t, const struct ctl_vm_row *r, int y, int x, in
 	snprintf(cell, sizeof(cell), _("%llds"), (long long)r->snapshots);
 	tui_put(y, col, cell, 5, attr, true);
 	col += 5;
+	snprintf(cell, sizeof(cell), "%s%s", r->in_preview ? "P" : "", r->drifted ? "!" : "");
+	col += tui_put(y, col, cell, x + w - col,
+		       attr | (r->drifted ? tui_attr(TUI_C_ERROR) : tui_attr(TUI_C_WARN)), false);
 	if (r->busy) {
-		tui_put(y, col, r->busy, x + w - col, attr | tui_attr(TUI_C_WARN), true);
-		return;
+		int room = x + w - col - 1;
+		tui_put(y, col + (cell[0] ? 1 : 0), room >= 4 ? r->busy : "*", room,
+			attr | tui_attr(TUI_C_WARN), false);
 	}
-	snprintf(cell, sizeof(cell), "%s%s", r->in_preview ? "P" : " ", r->drifted ? "!" : "");
-	tui_put(y, col, cell, x + w - col,
-		attr | (r->drifted ? tui_attr(TUI_C_ERROR) : tui_attr(TUI_C_WARN)), true);
+	(void)t;
 }
 
 static void vms_draw(struct tui_view *v, struct tui *t)
 {
 	struct vms_view *vv = (struct vms_view *)v;
 	bool focus = t->focus == TUI_PANE_VMS && t->noverlay == 0;
-	int h = v->h - 2, w = v->w - 2;
+	int h = v->h - 2, w = v->w - 2, name_w;
 	char title[200];
 
 	if (t->filter[0])
@@ -70,12 +84,13 @@ static void vms_draw(struct tui_view *v, struct tui *t)
 			tui_attr(TUI_C_DIM), false);
 		return;
 	}
+	name_w = name_width(t, w);
 	for (int i = 0; i < h && vv->list.top + (size_t)i < t->nshown; i++) {
 		size_t k = vv->list.top + (size_t)i;
 		bool sel = k == vv->list.sel;
 		attr_t attr = sel ? tui_attr(focus ? TUI_C_SELECT : TUI_C_SELECT_DIM) : A_NORMAL;
 
-		draw_row(t, &t->vms[t->shown[k]], v->y + 1 + i, v->x + 1, w, attr);
+		draw_row(t, &t->vms[t->shown[k]], v->y + 1 + i, v->x + 1, w, name_w, attr);
 		if (sel)
 			tui_put(v->y + 1 + i, v->x + 1, tui_glyphs(t)->arrow, 1, attr, false);
 	}
