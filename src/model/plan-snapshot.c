@@ -98,11 +98,13 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 		      false, _("point the VM's disks at the new layers"));
 	json_array_append_new(
 		changes,
-		json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:n,s:b,s:b,s:n,s:o}", "op", "snapshot_add",
+		json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:n,s:b,s:b,s:o,s:o}", "op", "snapshot_add",
 			  "id", snap_id, "name", name, "parent_id", parent, "created",
 			  env->now, "description", req->description ? req->description : "",
 			  "domain_xml", env->domain_xml, "memory_path", "auto", req->is_auto,
-			  "imported", false, "policy_id", "disks", sdisks));
+			  "imported", false, "policy_id",
+			  req->policy_id > 0 ? json_integer((json_int_t)req->policy_id) : json_null(),
+			  "disks", sdisks));
 	json_array_append_new(changes,
 			      json_pack("{s:s,s:s}", "op", "vm_set_current", "snapshot_id", snap_id));
 	{

@@ -62,6 +62,7 @@ struct plan_snapshot_req {
 	const char *description; /* or NULL */
 	char *const *disks;      /* targets, NULL-terminated; NULL: every disk */
 	bool is_auto;
+	int64_t policy_id;       /* the policy taking it, or 0 */
 };
 json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *env,
 			     const struct plan_snapshot_req *req, struct sd_err *err);
