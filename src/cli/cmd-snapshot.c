@@ -155,8 +155,9 @@ static int create_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **ou
 {
 	struct ctl *ctl = cli_ctl(ctx, err);
 	char **disks = cli_arg(a, "disks") ? sd_strv_split(cli_arg(a, "disks"), ',') : NULL;
-	struct plan_snapshot_req req = { cli_arg(a, "name"), cli_arg(a, "description"), disks,
-					 false };
+	struct plan_snapshot_req req = { .name = cli_arg(a, "name"),
+					 .description = cli_arg(a, "description"),
+					 .disks = disks };
 	json_t *plan = NULL;
 	int rc;
 

@@ -164,7 +164,7 @@ static int demo_write(struct ctl *ctl, const char *vm, const char *target, int p
 static int demo_snap(struct ctl *ctl, const char *vm, const char *name, const char *desc,
 		     char *const *disks, struct sd_err *err)
 {
-	struct plan_snapshot_req req = { name, desc, disks, false };
+	struct plan_snapshot_req req = { .name = name, .description = desc, .disks = disks };
 	json_t *plan = NULL;
 	int rc = ctl_snapshot_create(ctl, vm, &req, false, &plan, err);
 
