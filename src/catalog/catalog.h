@@ -329,4 +329,42 @@ void catalog_templates_free(struct catalog_template *v, size_t n);
 int catalog_template_remove(struct catalog *cat, int64_t host_id, const char *id,
 			    struct sd_err *err);
 
+/* ---- recurring snapshot policies and per-VM limits (catalog/policy.c) ---- */
+
+struct catalog_policy {
+	int64_t id;
+	int64_t vm_id;
+	char *vm_uuid;
+	char *vm_name;
+	char *name;
+	char *every;    /* "hourly", "daily", "weekly", "monthly" */
+	char *at;       /* canonical --at, or NULL */
+	int64_t keep;   /* > 0 */
+	char *disks;    /* targets, comma-separated, or NULL: every disk */
+	bool memory;
+	char *last_run; /* ISO-8601 UTC: when it last took a snapshot (or was set); or NULL */
+	int64_t snapshots; /* how many snapshots it made are still there */
+	int64_t vm_limit;  /* the VM's snapshot_limit: 0 the default, < 0 none */
+};
+void catalog_policy_clear(struct catalog_policy *p);
+void catalog_policies_free(struct catalog_policy *v, size_t n);
+
+/* Adds the VM's policy p->name or changes it (every, at, keep, disks,
+ * memory; last_run only when it is added). *created (may be NULL) says
+ * which; *id (may be NULL) gets its id. */
+int catalog_policy_set(struct catalog *cat, int64_t vm_id, const struct catalog_policy *p,
+		       bool *created, int64_t *id, struct sd_err *err);
+/* The policies of the host's VMs (vm_id 0: of every VM), by VM name, then
+ * policy name; caller frees with catalog_policies_free. */
+int catalog_policy_list(struct catalog *cat, int64_t host_id, int64_t vm_id,
+			struct catalog_policy **out, size_t *n, struct sd_err *err);
+/* Removes the VM's policy name (NULL: all its policies); *removed (may be
+ * NULL) gets how many. The snapshots they made stay, no longer marked. */
+int catalog_policy_delete(struct catalog *cat, int64_t vm_id, const char *name, size_t *removed,
+			  struct sd_err *err);
+int catalog_policy_set_last_run(struct catalog *cat, int64_t policy_id, const char *when,
+				struct sd_err *err);
+/* The VM's snapshot limit: > 0 its own, 0 the default, < 0 none. */
+int catalog_vm_set_limit(struct catalog *cat, int64_t vm_id, int64_t limit, struct sd_err *err);
+
 #endif

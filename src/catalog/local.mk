@@ -11,6 +11,7 @@ src_catalog_libsdcatalog_a_SOURCES = \
 	src/catalog/template.c \
 	src/catalog/lock.c \
 	src/catalog/migrate.c \
+	src/catalog/policy.c \
 	src/catalog/state.c \
 	src/catalog/vm.c
 
@@ -26,4 +27,9 @@ tests_unit_test_catalog_LDADD = src/catalog/libsdcatalog.a src/model/libsdmodel.
 UNIT_TESTS += tests/unit/test-catalog-engine
 tests_unit_test_catalog_engine_SOURCES = tests/unit/test-catalog-engine.c
 tests_unit_test_catalog_engine_LDADD = src/catalog/libsdcatalog.a src/model/libsdmodel.a \
+	src/util/libsdutil.a $(TEST_LIBS)
+
+UNIT_TESTS += tests/unit/test-catalog-policy
+tests_unit_test_catalog_policy_SOURCES = tests/unit/test-catalog-policy.c
+tests_unit_test_catalog_policy_LDADD = src/catalog/libsdcatalog.a src/model/libsdmodel.a \
 	src/util/libsdutil.a $(TEST_LIBS)
