@@ -115,6 +115,7 @@ struct hv_conn *hv_open(const char *uri, bool readonly, struct sd_err *err)
 	} else {
 		c->uri = sd_strdup(uri ? uri : "");
 	}
+	hv_conn_track(c);
 	return c;
 }
 
@@ -122,8 +123,19 @@ void hv_close(struct hv_conn *conn)
 {
 	if (!conn)
 		return;
-	if (conn->conn)
+	if (conn->conn) {
+		struct hv_sigpipe sp;
+
+		/* libvirtd may be gone: closing must not kill us */
+		hv_sigpipe_block(&sp);
+		hv_conn_untrack(conn);
 		virConnectClose(conn->conn);
+		for (size_t i = 0; i < conn->nretired; i++)
+			virConnectClose(conn->retired[i]);
+		hv_sigpipe_restore(&sp);
+	}
+	free(conn->retired);
+	free(conn->watches);
 	free(conn->uri);
 	free(conn);
 }

@@ -52,6 +52,7 @@ void hv_domain_free(struct hv_domain *dom)
 	free(dom->nics);
 	free(dom->description);
 	free(dom->xml);
+	free(dom->config_xml);
 	free(dom);
 }
 

@@ -157,6 +157,20 @@ struct hv_domain *hv_domain_lookup(struct hv_conn *conn, const char *name_or_uui
 	dom = domain_load(d, &gone, err);
 	if (!dom && gone)
 		sd_err_set(err, SD_ERR_NOT_FOUND, _("no VM named '%s'"), name_or_uuid);
+	if (dom && dom->persistent && dom->state != HV_STATE_SHUTOFF) {
+		/* a running VM's configuration for its next start (what a
+		 * snapshot keeps, what is redefined): not the live XML */
+		char *cfg = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+
+		if (!cfg) {
+			sd_err_set(err, SD_ERR_HV, _("cannot read VM '%s': %s"), dom->name,
+				   hv_errmsg());
+			hv_domain_free(dom);
+			return NULL;
+		}
+		dom->config_xml = sd_strdup(cfg);
+		free(cfg);
+	}
 	return dom;
 }
 

@@ -78,7 +78,9 @@ struct hv_domain {
 	struct hv_nic *nics;
 	size_t nnics;
 	char *description; /* the <description> text as it is, or NULL */
-	char *xml;	   /* the XML it was parsed from */
+	char *xml;	   /* the XML it was parsed from (the live one while it runs) */
+	char *config_xml;  /* hv_domain_lookup of a running persistent VM: its
+			    * configuration (inactive XML); else NULL */
 };
 void hv_domain_free(struct hv_domain *dom);
 SD_DEFINE_AUTO(hv_domain, struct hv_domain, hv_domain_free)

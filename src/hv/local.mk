@@ -1,11 +1,13 @@
 # src/hv: sources and unit tests (see Makefile.am)
 noinst_LIBRARIES += src/hv/libsdhv.a
 src_hv_libsdhv_a_SOURCES = \
-	src/hv/hv.h src/hv/priv.h \
+	src/hv/hv.h src/hv/live.h src/hv/priv.h \
 	src/hv/clone-xml.c \
 	src/hv/conn.c \
 	src/hv/domain.c \
 	src/hv/domain-xml.c \
+	src/hv/events.c \
+	src/hv/live.c \
 	src/hv/storage.c \
 	src/hv/storage-xml.c \
 	src/hv/xml.c

@@ -3,6 +3,7 @@
 #ifndef SD_HV_PRIV_H
 #define SD_HV_PRIV_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,10 +16,26 @@
 #include "util/auto.h"
 #include "util/err.h"
 
+/* A domain watch of hv_watch_domains: the flag it sets and libvirt's
+ * callback id on the current virConnectPtr (-1: not registered). */
+struct hv_watch {
+	volatile int *flag;
+	int id;
+};
+
 struct hv_conn {
 	virConnectPtr conn;
-	char *uri; /* what virConnectGetURI answered */
+	char *uri; /* what virConnectGetURI answered; hv_reconnect opens it again */
 	bool readonly;
+	/* events.c: set by libvirt's close callback (any thread; __atomic) */
+	int closed;
+	bool close_cb; /* a close callback is registered on conn */
+	struct hv_watch *watches;
+	size_t nwatches, watches_cap;
+	/* connections hv_reconnect replaced: closed by hv_close only, so that
+	 * a thread still in a call on one holds a valid (dead) handle */
+	virConnectPtr *retired;
+	size_t nretired;
 };
 
 SD_DEFINE_AUTO(vir_domain, virDomain, virDomainFree)
@@ -39,6 +56,28 @@ bool hv_err_is_busy(void);
 /* Sleeps between retries of a busy pool. */
 void hv_retry_pause(void);
 #define HV_BUSY_RETRIES 10
+
+/* ---- connection tracking (events.c) ---- */
+
+/* Registers the close callback on c->conn (hv_open calls it); harmless
+ * without an event loop. */
+void hv_conn_track(struct hv_conn *c);
+/* Deregisters the watches and the close callback of c->conn, before it is
+ * closed (hv_close, hv_reconnect). */
+void hv_conn_untrack(struct hv_conn *c);
+/* True when the last libvirt error on this thread, or c's state, says the
+ * connection to the daemon is gone (worth hv_reconnect). */
+bool hv_conn_lost(struct hv_conn *c);
+/* libvirt writes to its socket with write(): once the daemon is gone, the
+ * next call raises SIGPIPE, which kills a process that does not ignore it
+ * (the CLI). Between block and restore, SIGPIPE raised by this thread is
+ * held and then dropped; the call just fails (EPIPE). */
+struct hv_sigpipe {
+	sigset_t old;
+	bool was_pending;
+};
+void hv_sigpipe_block(struct hv_sigpipe *s);
+void hv_sigpipe_restore(struct hv_sigpipe *s);
 
 /* ---- libxml2 (xml.c) ---- */
 

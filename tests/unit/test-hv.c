@@ -10,6 +10,7 @@
 
 #include "tests/lib/sdtest.h"
 #include "hv/hv.h"
+#include "hv/live.h"
 #include "util/auto.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -1171,6 +1172,182 @@ static void test_testdriver_volumes(void **state)
 	assert_int_equal(err.code, SD_ERR_NOT_FOUND);
 }
 
+
+/* ---- live.h: the pure parts ---- */
+
+static void test_live_snapshot_xml(void **state)
+{
+	struct hv_live_disk disks[] = {{"vda", "/v/a'1 & <b>\".qcow2"}, {"vdb", NULL}};
+	struct hv_live_snapshot s = {.disks = disks, .ndisks = 2};
+	SD_AUTOFREE char *x1 = NULL;
+	SD_AUTOFREE char *x2 = NULL;
+
+	(void)state;
+	x1 = hv_live_snapshot_xml(&s);
+	assert_string_equal(x1, "<domainsnapshot>\n"
+				"  <memory snapshot=\"no\"/>\n"
+				"  <disks>\n"
+				"    <disk name=\"vda\" snapshot=\"external\" type=\"file\">\n"
+				"      <driver type=\"qcow2\"/>\n"
+				"      <source file=\"/v/a'1 &amp; &lt;b&gt;&quot;.qcow2\"/>\n"
+				"    </disk>\n"
+				"    <disk name=\"vdb\" snapshot=\"no\"/>\n"
+				"  </disks>\n"
+				"</domainsnapshot>\n");
+	disks[1].path = "/v/b1.qcow2";
+	s.memory_path = "/v/mem \xc3\xbc&";
+	x2 = hv_live_snapshot_xml(&s);
+	assert_string_equal(x2, "<domainsnapshot>\n"
+				"  <memory snapshot=\"external\" file=\"/v/mem \xc3\xbc&amp;\"/>\n"
+				"  <disks>\n"
+				"    <disk name=\"vda\" snapshot=\"external\" type=\"file\">\n"
+				"      <driver type=\"qcow2\"/>\n"
+				"      <source file=\"/v/a'1 &amp; &lt;b&gt;&quot;.qcow2\"/>\n"
+				"    </disk>\n"
+				"    <disk name=\"vdb\" snapshot=\"external\" type=\"file\">\n"
+				"      <driver type=\"qcow2\"/>\n"
+				"      <source file=\"/v/b1.qcow2\"/>\n"
+				"    </disk>\n"
+				"  </disks>\n"
+				"</domainsnapshot>\n");
+}
+
+static void assert_strv(char **v, const char *const *want, size_t n)
+{
+	assert_non_null(v);
+	assert_int_equal(sd_strv_len(v), n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v[i], want[i]);
+	sd_strv_free(v);
+}
+
+static void test_live_chain_parse(void **state)
+{
+	SD_AUTOFREE char *running = sdtest_fixture("domain-real-running.xml");
+	SD_AUTOFREE char *inactive = sdtest_fixture("domain-real-inactive.xml");
+	SD_AUTOFREE char *rxml = sdtest_read_file(running);
+	SD_AUTOFREE char *ixml = sdtest_read_file(inactive);
+	static const char *const vda[] = {"/tmp/hvscratch/root.qcow2", "/tmp/hvscratch/base.qcow2"};
+	static const char *const vdb[] = {"/tmp/hvscratch/data disk \xc3\xbc.qcow2"};
+	static const char *const vda_off[] = {"/tmp/hvscratch/root.qcow2"};
+	/* three layers, a job's <mirror> (not part of the chain), a block
+	 * device at the bottom */
+	static const char *const deep =
+	    "<domain><name>x</name><devices>"
+	    "<disk type='file' device='disk'><source file='/i/top &amp; co.qcow2' index='4'/>"
+	    "<backingStore type='file' index='3'><format type='qcow2'/>"
+	    "<source file='/i/mid.qcow2'/>"
+	    "<backingStore type='block' index='2'><format type='qcow2'/>"
+	    "<source dev='/dev/vg/base'/><backingStore/></backingStore></backingStore>"
+	    "<mirror type='file' job='active-commit' ready='yes'><format type='qcow2'/>"
+	    "<source file='/i/mid.qcow2' index='3'/></mirror>"
+	    "<target dev='vdc' bus='virtio'/></disk>"
+	    "<disk type='network' device='disk'><source protocol='nbd' name='e'/>"
+	    "<target dev='vdd'/></disk>"
+	    "</devices></domain>";
+	static const char *const vdc[] = {"/i/top & co.qcow2", "/i/mid.qcow2", "/dev/vg/base"};
+	struct sd_err err = SD_ERR_INIT;
+
+	(void)state;
+	assert_strv(hv_live_chain_parse(rxml, "vda", &err), vda, 2);
+	assert_strv(hv_live_chain_parse(rxml, "vdb", &err), vdb, 1);
+	assert_strv(hv_live_chain_parse(ixml, "vda", &err), vda_off, 1);
+	assert_strv(hv_live_chain_parse(deep, "vdc", &err), vdc, 3);
+	assert_false(sd_err_is_set(&err));
+
+	assert_null(hv_live_chain_parse(rxml, "vdz", &err));
+	assert_int_equal(err.code, SD_ERR_NOT_FOUND);
+	sd_err_clear(&err);
+	assert_null(hv_live_chain_parse(deep, "vdd", &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+	assert_null(hv_live_chain_parse("<domain><devices>", "vda", &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+}
+
+static void test_restore_xml(void **state)
+{
+	SD_AUTOFREE char *path = sdtest_fixture("domain-real-saved.xml");
+	SD_AUTOFREE char *saved = sdtest_read_file(path);
+	SD_AUTOFREE char *running = sdtest_fixture("domain-real-running.xml");
+	SD_AUTOFREE char *rxml = sdtest_read_file(running);
+	SD_AUTOFREE char *x1 = NULL;
+	SD_AUTOFREE char *x2 = NULL;
+	SD_AUTOFREE char *x3 = NULL;
+	struct hv_live_disk tops[] = {{"vda", "/n/a2 & 'x'.qcow2"}, {"vdb", "/n/b2.qcow2"}};
+	struct hv_live_disk one[] = {{"vda", "/n/a2.qcow2"}, {NULL, "/ignored"}, {"vdz", "/n"}};
+	struct hv_live_disk bad[] = {{"vdz", "/n/z.qcow2"}};
+	struct sd_err err = SD_ERR_INIT;
+	SD_AUTO(hv_domain) *dom = NULL;
+
+	(void)state;
+	assert_non_null(saved);
+	/* what libvirt saved: the disks with an empty <backingStore/> */
+	assert_non_null(strstr(saved, "<backingStore/>"));
+	x1 = hv_restore_xml(saved, tops, 2, &err);
+	if (!x1)
+		fail_msg("%s", err.msg);
+	assert_null(strstr(x1, "backingStore"));
+	assert_non_null(strstr(x1, "<source file=\"/n/a2 &amp; 'x'.qcow2\"/>"));
+	assert_non_null(strstr(x1, "<source file=\"/n/b2.qcow2\"/>"));
+	assert_null(strstr(x1, "a0.qcow2"));
+	dom = hv_domain_parse(x1, &err);
+	assert_non_null(dom);
+	assert_int_equal(dom->ndisks, 2);
+	assert_string_equal(dom->disks[0].source, "/n/a2 & 'x'.qcow2");
+	assert_string_equal(dom->disks[0].driver_type, "qcow2");
+	assert_string_equal(dom->disks[1].source, "/n/b2.qcow2");
+	assert_string_equal(dom->name, "sdhv-saved");
+	assert_string_equal(dom->uuid, "1dbf3b21-3f38-403f-812a-893f1cc638ff");
+
+	/* only the disks given change; a NULL target ends the list */
+	x2 = hv_restore_xml(rxml, one, 3, &err);
+	if (!x2)
+		fail_msg("%s", err.msg);
+	assert_non_null(strstr(x2, "<source file=\"/n/a2.qcow2\"/>"));
+	assert_null(strstr(x2, "root.qcow2"));
+	assert_null(strstr(x2, "base.qcow2"));
+	assert_non_null(strstr(x2, "data disk \xc3\xbc.qcow2"));
+	assert_non_null(strstr(x2, "<backingStore/>")); /* vdb's, untouched */
+
+	x3 = hv_restore_xml(saved, bad, 1, &err);
+	assert_null(x3);
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "vdz"));
+	sd_err_clear(&err);
+	assert_null(hv_restore_xml("<domain>", tops, 2, &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+}
+
+/* Without hv_events_start (the CLI): pause and resume do nothing, a watch
+ * is refused clearly, reconnecting works. */
+static void test_events_without_loop(void **state)
+{
+	struct sd_err err = SD_ERR_INIT;
+	SD_AUTO(hv_conn) *c = hv_open(TEST_URI, false, &err);
+	SD_AUTO(hv_domain) *dom = NULL;
+	volatile int flag = 0;
+
+	(void)state;
+	assert_non_null(c);
+	hv_events_pause();
+	hv_events_pause();
+	hv_events_resume();
+	hv_events_resume();
+	hv_events_resume(); /* one too many: still nothing */
+	assert_int_equal(hv_watch_domains(c, &flag, &err), -1);
+	assert_int_equal(err.code, SD_ERR_INTERNAL);
+	sd_err_clear(&err);
+	assert_false(hv_conn_closed(c));
+	if (hv_reconnect(c, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_false(hv_conn_closed(c));
+	assert_string_equal(hv_uri(c), TEST_URI);
+	dom = hv_domain_lookup(c, "test", &err);
+	assert_non_null(dom);
+	assert_int_equal(flag, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1202,6 +1379,10 @@ int main(void)
 	    cmocka_unit_test(test_testdriver_pools),
 	    cmocka_unit_test(test_testdriver_pool_ensure),
 	    cmocka_unit_test(test_testdriver_volumes),
+	    cmocka_unit_test(test_live_snapshot_xml),
+	    cmocka_unit_test(test_live_chain_parse),
+	    cmocka_unit_test(test_restore_xml),
+	    cmocka_unit_test(test_events_without_loop),
 	};
 
 #ifdef SD_TEST_FIXTURES
