@@ -8,6 +8,7 @@
 #include "cli/table.h"
 #include "util/auto.h"
 #include "util/buf.h"
+#include "util/conf.h"
 #include "util/i18n.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -20,6 +21,7 @@ static const struct cli_cmd *const families[] = {
 	cli_cmds_sync,
 	cli_cmds_clone,
 	cli_cmds_deploy,
+	cli_cmds_policy,
 	cli_cmds_demo,
 };
 
@@ -109,9 +111,10 @@ static void print_global_usage(FILE *fp)
 		      "       snapdeck [OPTIONS] COMMAND [ARGS]  run one command\n"));
 	fputc('\n', fp);
 	fprintf(fp, _("Options:\n"
-		      "  -c, --connect URI   libvirt URI (default: LIBVIRT_DEFAULT_URI, then libvirt's own)\n"
+		      "  -c, --connect URI   libvirt URI (default: LIBVIRT_DEFAULT_URI, then\n"
+		      "                      snapdeck.conf, then libvirt's own)\n"
 		      "      --catalog PATH  catalog file (default: SNAPDECK_CATALOG, then\n"
-		      "                      /var/lib/snapdeck/catalog.db for root)\n"
+		      "                      snapdeck.conf, then /var/lib/snapdeck/catalog.db for root)\n"
 		      "      --read-only     connect read-only and change nothing\n"
 		      "      --json          print results as JSON on stdout\n"
 		      "  -h, --help          show this help, or a command's help\n"
@@ -358,6 +361,25 @@ static int parse_cmd_args(struct cli_ctx *ctx, const struct cli_cmd *c, int argc
 	return 0;
 }
 
+/* The configuration file fills in what neither an option nor the
+ * environment said (option > environment > snapdeck.conf > built-in). */
+static int apply_conf(struct cli_ctx *ctx, struct sd_err *err)
+{
+	const struct sd_conf *conf;
+	const char *env;
+
+	if (sd_conf_init(err) < 0)
+		return -1;
+	conf = sd_conf_get();
+	env = getenv("LIBVIRT_DEFAULT_URI");
+	if (!ctx->opts.uri && !(env && *env) && conf->uri)
+		ctx->opts.uri = conf->uri;
+	env = getenv("SNAPDECK_CATALOG");
+	if (!ctx->opts.catalog_path && !(env && *env) && conf->catalog)
+		ctx->opts.catalog_path = conf->catalog;
+	return 0;
+}
+
 static int report(struct cli_ctx *ctx, const struct sd_err *err)
 {
 	if (ctx->json) {
@@ -411,6 +433,8 @@ int cli_main(int argc, char **argv, int (*console)(const struct ctl_options *opt
 			sd_err_set(&err, SD_ERR_USAGE, _("no command given; see 'snapdeck --help'"));
 			return report(&ctx, &err);
 		}
+		if (apply_conf(&ctx, &err) < 0)
+			return report(&ctx, &err);
 		return console(&ctx.opts);
 	}
 	cmd = find_cmd(argc - i, argv + i, &consumed);
@@ -434,6 +458,10 @@ int cli_main(int argc, char **argv, int (*console)(const struct ctl_options *opt
 		print_cmd_help(cmd, stdout);
 		args_free(&a);
 		return 0;
+	}
+	if (apply_conf(&ctx, &err) < 0) {
+		args_free(&a);
+		return report(&ctx, &err);
 	}
 	if (cmd->run(&ctx, &a, &out, &err) < 0) {
 		if (!sd_err_is_set(&err))

@@ -83,6 +83,7 @@ extern const struct cli_cmd cli_cmds_preview[];
 extern const struct cli_cmd cli_cmds_sync[];
 extern const struct cli_cmd cli_cmds_clone[];
 extern const struct cli_cmd cli_cmds_deploy[];
+extern const struct cli_cmd cli_cmds_policy[];
 
 /* The whole CLI: global options, then a command, or with no command the
  * console (console may be NULL). Returns the exit status. */

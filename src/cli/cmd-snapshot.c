@@ -157,19 +157,14 @@ static int create_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **ou
 	char **disks = cli_arg(a, "disks") ? sd_strv_split(cli_arg(a, "disks"), ',') : NULL;
 	struct plan_snapshot_req req = { .name = cli_arg(a, "name"),
 					 .description = cli_arg(a, "description"),
-					 .disks = disks };
+					 .disks = disks,
+					 .memory = cli_flag(a, "memory"),
+					 .quiesce = cli_flag(a, "quiesce") };
 	json_t *plan = NULL;
 	int rc;
 
 	if (!ctl) {
 		sd_strv_free(disks);
-		return -1;
-	}
-	if (cli_flag(a, "memory") || cli_flag(a, "quiesce")) {
-		sd_strv_free(disks);
-		sd_err_set(err, SD_ERR_STATE,
-			   _("--memory and --quiesce need a running VM; snapshots of running VMs "
-			     "are not supported yet"));
 		return -1;
 	}
 	rc = ctl_snapshot_create(ctl, a->pos[0], &req, cli_flag(a, "dry-run"), &plan, err);
@@ -221,9 +216,10 @@ static const struct cli_opt delete_opts[] = {
 const struct cli_cmd cli_cmds_snapshot[] = {
 	{ "snapshot list", "VM [--tree]", N_("list a VM's snapshots, parents first"), 1, 1,
 	  list_opts, false, list_run, list_print, list_json },
-	{ "snapshot create", "VM [--name N] [--description D] [--disks vda,vdb] [--dry-run]",
-	  N_("snapshot all or some disks of a shut-off VM"), 1, 1, create_opts, false, create_run,
-	  cli_op_print, NULL },
+	{ "snapshot create",
+	  "VM [--name N] [--description D] [--disks vda,vdb] [--memory] [--quiesce] [--dry-run]",
+	  N_("snapshot all or some disks (of a running VM: live, with its memory if asked)"), 1, 1,
+	  create_opts, false, create_run, cli_op_print, NULL },
 	{ "snapshot delete", "VM SNAP [--dry-run]",
 	  N_("delete a snapshot; what rests on it keeps its content"), 2, 2, delete_opts, false,
 	  delete_run, cli_op_print, NULL },

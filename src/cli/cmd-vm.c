@@ -1,10 +1,12 @@
-/* vm list, vm show */
+/* vm list, vm show, start, stop */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/table.h"
+#include "ctl/snap.h"
 #include "util/buf.h"
 #include "util/i18n.h"
 #include "util/mem.h"
@@ -181,10 +183,60 @@ static void vm_show_print(const json_t *out, FILE *fp)
 	}
 }
 
+static int start_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **out,
+		     struct sd_err *err)
+{
+	struct ctl *ctl = cli_ctl(ctx, err);
+	char *msg = NULL;
+
+	if (!ctl || ctl_start(ctl, a->pos[0], &msg, err) < 0)
+		return -1;
+	*out = json_pack("{s:o,s:o}", "vm", cli_json_str(a->pos[0]), "message", cli_json_str(msg));
+	free(msg);
+	return 0;
+}
+
+static int stop_run(struct cli_ctx *ctx, const struct cli_args *a, json_t **out,
+		    struct sd_err *err)
+{
+	struct ctl *ctl = cli_ctl(ctx, err);
+	const char *t = cli_arg(a, "timeout");
+	char *msg = NULL, *end = NULL;
+	long timeout = t ? strtol(t, &end, 10) : 60;
+
+	if (t && (!*t || *end || timeout < 1 || timeout > 3600)) {
+		sd_err_set(err, SD_ERR_USAGE, _("--timeout takes seconds, 1 to 3600"));
+		return -1;
+	}
+	if (!ctl || ctl_stop(ctl, a->pos[0], cli_flag(a, "force"), (int)timeout, &msg, err) < 0)
+		return -1;
+	*out = json_pack("{s:o,s:o}", "vm", cli_json_str(a->pos[0]), "message", cli_json_str(msg));
+	free(msg);
+	return 0;
+}
+
+static void message_print(const json_t *out, FILE *fp)
+{
+	cli_print_safe(fp, json_string_value(json_object_get(out, "message")));
+	fputc('\n', fp);
+}
+
+static const struct cli_opt stop_opts[] = {
+	{ "force", CLI_FLAG, NULL, N_("power off at once instead of asking the guest") },
+	{ "timeout", CLI_VALUE, "SECONDS", N_("how long the guest may take (default 60)") },
+	{ NULL, CLI_FLAG, NULL, NULL },
+};
+
 const struct cli_cmd cli_cmds_vm[] = {
 	{ "vm list", "", N_("list the VMs of the host with their snapshot counts and marks"), 0,
 	  0, NULL, false, vm_list_run, vm_list_print, NULL },
 	{ "vm show", "VM", N_("show a VM: state, disks and each disk's backing chain"), 1, 1,
 	  NULL, false, vm_show_run, vm_show_print, NULL },
+	{ "start", "VM",
+	  N_("start a VM (in the preview of a snapshot with memory: resume from it)"), 1, 1, NULL,
+	  false, start_run, message_print, NULL },
+	{ "stop", "VM [--force] [--timeout S]",
+	  N_("shut a VM down (the guest is asked; --force powers it off)"), 1, 1, stop_opts,
+	  false, stop_run, message_print, NULL },
 	{ NULL, NULL, NULL, 0, 0, NULL, false, NULL, NULL, NULL },
 };

@@ -5,6 +5,7 @@ src_cli_libsdcli_a_SOURCES = \
 	src/cli/cmd-clone.c \
 	src/cli/cmd-deploy.c \
 	src/cli/cmd-demo.c \
+	src/cli/cmd-policy.c \
 	src/cli/cmd-preview.c \
 	src/cli/cmd-snapshot.c \
 	src/cli/cmd-sync.c \

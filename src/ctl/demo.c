@@ -390,6 +390,16 @@ static int remove_layers(struct ctl *ctl, const char *uuid, const char *dir, str
 		if (hv_volume_delete_path(ctl->hv, path, err) < 0)
 			return -1;
 	}
+	/* snapshots' memory states live beside their layers */
+	for (size_t i = 0; i < vm->nsnapshots; i++) {
+		const char *mem = vm->snapshots[i].memory_path;
+		if (!mem || strncmp(mem, dir, len) != 0 || mem[len] != '/')
+			continue;
+		if (unlink(mem) < 0 && errno != ENOENT) {
+			sd_err_set(err, SD_ERR_IO, _("cannot delete %s: %s"), mem, strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
 }
 

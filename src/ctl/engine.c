@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl/engine.h"
+#include "ctl/live.h"
 #include "ctl/task.h"
 #include "img/img.h"
 #include "util/auto.h"
@@ -206,6 +207,8 @@ static int run_step(struct ctl *ctl, const char *kind, const json_t *args, struc
 		return step_qemu_rebase(args, err);
 	if (ctl_task_step_kind(kind)) /* copies, clones: ctl/task.c */
 		return ctl_task_step(ctl, kind, args, err);
+	if (ctl_live_step_kind(kind)) /* running domains: ctl/live.c */
+		return ctl_live_step(ctl, kind, args, err);
 	sd_err_set(err, SD_ERR_INTERNAL, _("unknown step kind '%s'"), kind);
 	return -1;
 }
@@ -232,7 +235,8 @@ struct run_state {
 	const char *vm_name;
 	int64_t op_id;
 	const char *op;
-	int pnr; /* 0: none */
+	int pnr;	/* 0: none */
+	bool untouched; /* the failed step changed nothing */
 };
 
 static void add_event(struct ctl *ctl, const char *vm, const char *op, enum catalog_level level,
@@ -344,6 +348,7 @@ static int roll_forward(struct run_state *rs, const struct catalog_op *op, int f
 		SD_AUTO(json) *args = json_loads(st->args, 0, NULL);
 		bool last = seq == (int)op->nsteps;
 		enum fault f = fault_at(seq);
+		int rc;
 
 		if (strcmp(st->state, "done") == 0)
 			continue;
@@ -372,7 +377,15 @@ static int roll_forward(struct run_state *rs, const struct catalog_op *op, int f
 				return -seq - 1;
 			continue;
 		}
-		if (run_step(rs->ctl, st->kind, args, err) < 0)
+		rc = run_step(rs->ctl, st->kind, args, err);
+		if (rc == CTL_STEP_UNTOUCHED) {
+			/* nothing changed: as if it had never started, so it may
+			 * be undone even at the point of no return */
+			rs->untouched = true;
+			catalog_op_step_state(rs->ctl->cat, rs->op_id, seq, "pending", NULL);
+			return -seq - 1;
+		}
+		if (rc < 0)
 			return -seq - 1;
 		if (catalog_op_step_state(rs->ctl->cat, rs->op_id, seq, "done", err) < 0)
 			return -1;
@@ -409,7 +422,7 @@ static int handle_failure(struct run_state *rs, int failed_seq, struct sd_err *e
 	struct catalog_op op = { 0 };
 	SD_AUTOFREE char *msg = NULL;
 
-	if (rs->pnr > 0 && failed_seq >= rs->pnr) {
+	if (rs->pnr > 0 && failed_seq >= rs->pnr && !(rs->untouched && failed_seq == rs->pnr)) {
 		msg = sd_asprintf(_("%s stopped after its point of no return (%s); "
 				    "'snapdeck sync' will finish it"),
 				  rs->op, err->msg);
@@ -439,7 +452,7 @@ int ctl_engine_run(struct ctl *ctl, int64_t vm_id, const char *vm_name, const js
 	struct catalog_step *cs = sd_calloc(n ? n : 1, sizeof(*cs));
 	SD_AUTOFREE char *plan_text = json_dumps(plan, JSON_COMPACT);
 	struct run_state rs = { ctl, vm_id, vm_name, 0, jstr(plan, "op"),
-				(int)json_integer_value(json_object_get(plan, "pnr")) };
+				(int)json_integer_value(json_object_get(plan, "pnr")), false };
 	struct catalog_op op = { 0 };
 	int rc;
 
@@ -490,7 +503,7 @@ int ctl_engine_recover(struct ctl *ctl, int64_t vm_id, ctl_say_fn say, void *opa
 		struct catalog_op *op = &ops[i];
 		SD_AUTO(json) *plan = json_loads(op->plan, 0, NULL);
 		struct run_state rs = { ctl, op->vm_id, op->vm_name, op->id, op->op,
-					(int)json_integer_value(json_object_get(plan, "pnr")) };
+					(int)json_integer_value(json_object_get(plan, "pnr")), false };
 		bool forward = false;
 		int last_touched = 0;
 		SD_AUTOFREE char *msg = NULL;

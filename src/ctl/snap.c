@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include "ctl/engine.h"
+#include "ctl/policy.h"
 #include "ctl/snap.h"
 #include "ctl/task.h"
+#include "hv/live.h"
 #include "img/img.h"
 #include "util/auto.h"
 #include "util/i18n.h"
@@ -246,8 +248,9 @@ static int load_vm(struct ctl *ctl, const char *name, const char *op, int flags,
 		return -1;
 	}
 	if ((flags & LOAD_OFF) && is_running(L->dom)) {
-		sd_err_set(err, SD_ERR_STATE, _("VM %s is %s: shut it off first"), L->dom->name,
-			   hv_state_name(L->dom->state));
+		sd_err_set(err, SD_ERR_STATE,
+			   _("VM %s is %s: shut it off first ('snapdeck stop %s')"), L->dom->name,
+			   hv_state_name(L->dom->state), L->dom->name);
 		return -1;
 	}
 	return 0;
@@ -290,11 +293,28 @@ static void fill_env(struct plan_env *env, const struct loaded *L, char now[SD_I
 {
 	sd_time_iso(sd_now(), now);
 	env->now = now;
-	env->domain_xml = L->dom->xml;
+	env->domain_xml = L->dom->config_xml ? L->dom->config_xml : L->dom->xml;
 	env->domain_name = L->dom->name;
 	env->domain_uuid = L->dom->uuid;
 	env->new_id = new_id;
 	env->opaque = NULL;
+	env->running = is_running(L->dom);
+}
+
+/* A delete on a running VM moves data with block jobs: a task, so that its
+ * progress shows in 'tasks' and in the console, and it can be cancelled. */
+static int run_as_task(struct ctl *ctl, struct loaded *L, const json_t *plan, struct sd_err *err)
+{
+	const json_t *sum = json_object_get(plan, "summary");
+	struct ctl_task_opts o = { false, false, NULL, NULL };
+	SD_AUTOFREE char *label = sd_asprintf(
+		_("delete %s@%s (block jobs)"), L->dom->name,
+		json_string_value(json_object_get(json_object_get(sum, "snapshot"), "name")));
+	int64_t task = 0;
+
+	return ctl_task_execute(ctl, L->vm_id, L->dom->name, plan, label,
+				(uint64_t)json_integer_value(json_object_get(sum, "bytes_to_move")),
+				NULL, false, &o, &task, err);
 }
 
 /* Plans with fn, then runs the plan unless dry_run. */
@@ -320,7 +340,12 @@ static int operate(struct ctl *ctl, const char *vm, const char *op, int flags, p
 	/* layers a running task reads (a clone's source) stay as they are */
 	if (!dry_run && ctl_task_check_plan(ctl, L.state, plan, err) < 0)
 		goto out;
-	rc = dry_run ? 0 : ctl_engine_run(ctl, L.vm_id, L.dom->name, plan, err);
+	if (dry_run)
+		rc = 0;
+	else if (env.running && strcmp(op, "snapshot delete") == 0)
+		rc = run_as_task(ctl, &L, plan, err);
+	else
+		rc = ctl_engine_run(ctl, L.vm_id, L.dom->name, plan, err);
 out:
 	loaded_clear(ctl, &L);
 	return rc;
@@ -329,14 +354,18 @@ out:
 static json_t *do_create(struct ctl *ctl, struct loaded *L, const struct plan_env *env,
 			 const void *req, struct sd_err *err)
 {
+	const struct plan_snapshot_req *r = req;
+
+	/* a policy makes room under the limit itself (ctl/policy.c) */
+	if (r->policy_id == 0 && !r->is_auto && ctl_policy_check_limit(ctl, L->state, err) < 0)
+		return NULL;
 	return plan_snapshot_create(L->state, env, req, err);
 }
 
 int ctl_snapshot_create(struct ctl *ctl, const char *vm, const struct plan_snapshot_req *req,
 			bool dry_run, json_t **plan, struct sd_err *err)
 {
-	return operate(ctl, vm, "snapshot create", LOAD_OFF | LOAD_CLEAN, do_create, req, dry_run,
-		       plan, err);
+	return operate(ctl, vm, "snapshot create", LOAD_CLEAN, do_create, req, dry_run, plan, err);
 }
 
 static json_t *do_delete(struct ctl *ctl, struct loaded *L, const struct plan_env *env,
@@ -366,8 +395,8 @@ static json_t *do_delete(struct ctl *ctl, struct loaded *L, const struct plan_en
 int ctl_snapshot_delete(struct ctl *ctl, const char *vm, const char *snapshot, bool dry_run,
 			json_t **plan, struct sd_err *err)
 {
-	return operate(ctl, vm, "snapshot delete", LOAD_OFF | LOAD_CLEAN, do_delete, snapshot,
-		       dry_run, plan, err);
+	return operate(ctl, vm, "snapshot delete", LOAD_CLEAN, do_delete, snapshot, dry_run, plan,
+		       err);
 }
 
 static json_t *do_preview(struct ctl *ctl, struct loaded *L, const struct plan_env *env,
@@ -623,4 +652,99 @@ int ctl_sync(struct ctl *ctl, const char *vm, bool do_adopt, json_t **report, st
 	}
 	*report = json_pack("{s:i,s:o}", "recovered", recovered, "vms", vms);
 	return 0;
+}
+
+/* ---- start and stop ---- */
+
+int ctl_start(struct ctl *ctl, const char *vm, char **message, struct sd_err *err)
+{
+	struct loaded L;
+	int rc = -1;
+
+	*message = NULL;
+	if (load_vm(ctl, vm, "start", LOAD_LOCK, &L, err) < 0)
+		goto out;
+	if (is_running(L.dom)) {
+		sd_err_set(err, SD_ERR_STATE, _("VM %s is running already"), L.dom->name);
+		goto out;
+	}
+	if (L.state->preview && L.state->preview->memory) {
+		/* the preview of a snapshot with its memory: resume from it on
+		 * the preview's layers */
+		const struct model_snapshot *C =
+			model_vm_snapshot(L.state, L.state->preview->config_snapshot);
+		struct hv_live_disk tops[64];
+		size_t n = 0;
+
+		char **saved;
+
+		if (!C || !C->memory_path) {
+			sd_err_set(err, SD_ERR_STATE, _("the preview's memory state is gone"));
+			goto out;
+		}
+		/* every disk the memory state knows needs a preview layer: one
+		 * left out would keep its source of then, which may be a
+		 * snapshot's layer by now, and QEMU would write into it */
+		saved = hv_domain_xml_disk_targets(C->domain_xml, err);
+		if (!saved)
+			goto out;
+		for (size_t i = 0; saved[i]; i++) {
+			const struct model_disk *d = model_vm_disk(L.state, saved[i]);
+			if (!d || !d->active_image_id) {
+				sd_err_set(err, SD_ERR_STATE,
+					   _("the memory state of %s needs disk %s, which the "
+					     "preview leaves out: undo it and preview %s whole"),
+					   C->name, saved[i], C->name);
+				sd_strv_free(saved);
+				goto out;
+			}
+		}
+		sd_strv_free(saved);
+		for (size_t i = 0; i < L.state->ndisks && n < SD_N_ELEMENTS(tops); i++) {
+			const struct model_image *top =
+				model_vm_image(L.state, L.state->disks[i].active_image_id);
+			if (top) {
+				tops[n].target = L.state->disks[i].target;
+				tops[n].path = top->path;
+				n++;
+			}
+		}
+		if (hv_domain_restore(ctl->hv, C->memory_path, tops, n, err) < 0)
+			goto out;
+		*message = sd_asprintf(_("VM %s resumed from the memory state of %s"), L.dom->name,
+				       C->name);
+	} else {
+		if (hv_domain_start(ctl->hv, L.dom->uuid, err) < 0)
+			goto out;
+		*message = sd_asprintf(_("VM %s started"), L.dom->name);
+	}
+	catalog_event_add(ctl->cat, L.dom->name, "start", CATALOG_INFO, *message, NULL);
+	rc = 0;
+out:
+	loaded_clear(ctl, &L);
+	return rc;
+}
+
+int ctl_stop(struct ctl *ctl, const char *vm, bool force, int timeout_s, char **message,
+	     struct sd_err *err)
+{
+	struct loaded L;
+	int rc = -1;
+
+	*message = NULL;
+	if (load_vm(ctl, vm, "stop", LOAD_LOCK, &L, err) < 0)
+		goto out;
+	if (!is_running(L.dom)) {
+		sd_err_set(err, SD_ERR_STATE, _("VM %s is not running"), L.dom->name);
+		goto out;
+	}
+	if (force ? hv_domain_destroy(ctl->hv, L.dom->uuid, err)
+		  : hv_domain_shutdown(ctl->hv, L.dom->name, timeout_s, err))
+		goto out;
+	*message = sd_asprintf(force ? _("VM %s powered off") : _("VM %s shut down"), L.dom->name);
+	catalog_event_add(ctl->cat, L.dom->name, "stop", CATALOG_INFO, *message, NULL);
+	rc = 0;
+out:
+	loaded_clear(ctl, &L);
+	return rc;
 }

@@ -33,4 +33,12 @@ int ctl_revert(struct ctl *ctl, const char *vm, const char *snapshot, bool dry_r
  * snapshot, oldest first) and clears its drift. *report gets what it did. */
 int ctl_sync(struct ctl *ctl, const char *vm, bool adopt, json_t **report, struct sd_err *err);
 
+/* Starts a shut-off VM; a VM in the preview of a snapshot with its memory
+ * resumes from that memory on the preview's layers. *message says which. */
+int ctl_start(struct ctl *ctl, const char *vm, char **message, struct sd_err *err);
+/* Shuts a running VM down (the guest is asked, up to timeout_s), or with
+ * force powers it off at once. */
+int ctl_stop(struct ctl *ctl, const char *vm, bool force, int timeout_s, char **message,
+	     struct sd_err *err);
+
 #endif

@@ -19,8 +19,10 @@
 #include "ctl/deploy.h"
 #include "ctl/engine.h"
 #include "ctl/task.h"
+#include "hv/live.h"
 #include "img/img.h"
 #include "util/auto.h"
+#include "util/conf.h"
 #include "util/i18n.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -154,6 +156,41 @@ static void on_fraction(double fraction, void *opaque)
 	pthread_mutex_lock(&r->mu);
 	r->frac = fraction;
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- data moved by other steps (block jobs): the running task's progress ---- */
+
+void ctl_task_move_begin(const char *what, uint64_t bytes)
+{
+	if (!current)
+		return;
+	pthread_mutex_lock(&current->mu);
+	snprintf(current->what, sizeof(current->what), "%s", what ? what : "");
+	current->cur = bytes;
+	current->frac = 0;
+	pthread_mutex_unlock(&current->mu);
+}
+
+void ctl_task_move_fraction(double fraction)
+{
+	if (current)
+		on_fraction(fraction < 0 ? 0 : fraction > 1 ? 1 : fraction, current);
+}
+
+void ctl_task_move_end(void)
+{
+	if (!current)
+		return;
+	pthread_mutex_lock(&current->mu);
+	current->base += current->cur;
+	current->cur = 0;
+	current->frac = 0;
+	pthread_mutex_unlock(&current->mu);
+}
+
+bool ctl_task_cancel_asked(void)
+{
+	return current && (current->cancel || interrupted);
 }
 
 /* ---- the step kinds of model/plan-clone.c ---- */
@@ -378,11 +415,13 @@ int ctl_task_step(struct ctl *ctl, const char *kind, const json_t *args, struct 
 /* ---- running a task ---- */
 
 /* Runs the plan with progress; ends the task row. */
-/* How many tasks of the host copy at once (SNAPDECK_WORKERS, default 2). */
+/* How many tasks of the host copy at once (SNAPDECK_WORKERS, else workers
+ * in snapdeck.conf, default 2). */
 static int workers(void)
 {
 	const char *v = getenv("SNAPDECK_WORKERS");
-	long n = v ? strtol(v, NULL, 10) : 2;
+	int conf = sd_conf_get()->workers;
+	long n = v ? strtol(v, NULL, 10) : conf ? conf : 2;
 
 	return n >= 1 && n <= 64 ? (int)n : 2;
 }
@@ -565,11 +604,14 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 		 * its own, and so does the parent again */
 		catalog_close(ctl->cat);
 		ctl->cat = NULL;
+		/* nor may a libvirt event-loop lock be held when it forks */
+		hv_events_pause();
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
 			detached_child(ctl, &r, vm_id, vm_name, plan, p[1]);
 		}
+		hv_events_resume();
 		close(p[1]);
 		ctl->cat = catalog_open(r.cat_path, err);
 		if (!ctl->cat || pid < 0 || read(p[0], &c, 1) != 1 || c != 'K') {

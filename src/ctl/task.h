@@ -86,6 +86,14 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 		     const char *label, uint64_t total, char *const *hold_ids, bool unlock,
 		     const struct ctl_task_opts *o, int64_t *task_id, struct sd_err *err);
 
+/* Steps that move data without qemu-img (block jobs) tell the task running
+ * them (if any) how far they are; no-ops outside a task. */
+void ctl_task_move_begin(const char *what, uint64_t bytes);
+void ctl_task_move_fraction(double fraction);
+void ctl_task_move_end(void);
+/* Has the task running this step been asked to stop? */
+bool ctl_task_cancel_asked(void);
+
 /* The engine's hook for the step kinds of model/plan-clone.c. */
 bool ctl_task_step_kind(const char *kind);
 int ctl_task_step(struct ctl *ctl, const char *kind, const json_t *args, struct sd_err *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl/view.h"
+#include "hv/live.h"
 #include "util/i18n.h"
 #include "util/mem.h"
 
@@ -124,11 +125,14 @@ int ctl_background(struct ctl *ctl, const struct ctl_options *opts, ctl_backgrou
 		catalog_close(ctl->cat);
 		ctl->cat = NULL;
 	}
+	/* nor may a libvirt event-loop lock be held when it forks */
+	hv_events_pause();
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
 		background_child(&child, fn, arg, p[1]);
 	}
+	hv_events_resume();
 	close(p[1]);
 	if (cat_path)
 		ctl->cat = catalog_open(cat_path, err);
@@ -145,4 +149,24 @@ int ctl_background(struct ctl *ctl, const struct ctl_options *opts, ctl_backgrou
 	*pid_out = pid;
 	*fd_out = p[0];
 	return 0;
+}
+
+int ctl_events_start(struct sd_err *err)
+{
+	return hv_events_start(err);
+}
+
+int ctl_watch_domains(struct ctl *ctl, volatile int *flag, struct sd_err *err)
+{
+	return ctl->hv ? hv_watch_domains(ctl->hv, flag, err) : 0;
+}
+
+bool ctl_hv_lost(struct ctl *ctl)
+{
+	return ctl->hv && hv_conn_closed(ctl->hv);
+}
+
+int ctl_reconnect(struct ctl *ctl, struct sd_err *err)
+{
+	return hv_reconnect(ctl->hv, err);
 }

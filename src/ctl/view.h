@@ -36,4 +36,14 @@ typedef int (*ctl_background_fn)(struct ctl *ctl, void *arg, char **message,
 int ctl_background(struct ctl *ctl, const struct ctl_options *opts, ctl_background_fn fn,
 		   void *arg, pid_t *pid, int *fd, struct sd_err *err);
 
+/* libvirt's event loop, for a process that wants live state (the console):
+ * call before connecting. Forks in ctl pause it. */
+int ctl_events_start(struct sd_err *err);
+/* *flag is set when a VM of the host starts, stops, is defined or removed. */
+int ctl_watch_domains(struct ctl *ctl, volatile int *flag, struct sd_err *err);
+/* Has libvirt gone away (libvirtd stopped or restarted)? */
+bool ctl_hv_lost(struct ctl *ctl);
+/* Connects again to the same URI; the watches come back. */
+int ctl_reconnect(struct ctl *ctl, struct sd_err *err);
+
 #endif

@@ -76,7 +76,8 @@ int img_allocated_top(const char *path, const char *format, uint64_t *bytes, str
 	if (img_check_target(path, format, err) < 0)
 		return -1;
 	arg = img_path_arg(path);
-	const char *argv[] = {"qemu-img", "map", "--output=json", "-f", format, "--", arg, NULL};
+	/* -U: the layer may be open in a running VM; an estimate is enough */
+	const char *argv[] = {"qemu-img", "map", "-U", "--output=json", "-f", format, "--", arg, NULL};
 	if (img_run(argv, &out, err) < 0)
 		return -1;
 	return map_sum_top(out, bytes, err);

@@ -33,6 +33,29 @@ static bool has_foreign_child(const struct model_vm *vm, const char *id)
 	return false;
 }
 
+/* The disk whose active chain holds image id (NULL: none); *top tells
+ * whether id is that disk's active layer. */
+static const struct model_disk *live_disk_of(const struct model_vm *vm, const char *id, bool *top)
+{
+	for (size_t d = 0; d < vm->ndisks; d++) {
+		const char *cur = vm->disks[d].active_image_id;
+		size_t depth = 0;
+
+		while (cur && depth++ < 4096) {
+			const struct model_image *img;
+
+			if (strcmp(cur, id) == 0) {
+				*top = depth == 1;
+				return &vm->disks[d];
+			}
+			img = model_vm_image(vm, cur);
+			cur = img ? img->parent_id : NULL;
+		}
+	}
+	*top = false;
+	return NULL;
+}
+
 json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const char *snapshot,
 		    struct sd_err *err)
 {
@@ -74,12 +97,16 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 
 	for (size_t i = 0; i < S->ndisks; i++) {
 		const struct model_image *L = model_vm_image(vm, S->disks[i].image_id), *K, *P;
+		const struct model_disk *kd = NULL;
+		bool k_top = false;
 		size_t n;
 
 		if (!L || used_by_other_snapshot(vm, S, L->id))
 			continue;
 		n = plan_children(vm, L->id, &K);
 		P = model_vm_image(vm, L->parent_id);
+		if (n == 1 && env->running)
+			kd = live_disk_of(vm, K->id, &k_top);
 		if (n == 0) {
 			/* nothing rests on it any more */
 			json_array_append_new(changes, json_pack("{s:s,s:s}", "op", "image_remove",
@@ -93,18 +120,41 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 			 * and what they rest on is never rewritten): it stays,
 			 * unnamed */
 			json_array_append_new(kept, json_string(L->path));
-		} else if (K->allocated < L->allocated) {
+		} else if (K->allocated < L->allocated || (kd && !k_top)) {
 			/* Commit the smaller child down into L, then L takes the
-			 * child's place everywhere. */
-			SD_AUTOFREE char *label = sd_asprintf(_("merge %s down into %s"), K->path,
-							      L->path);
-			json_array_append_new(moves, json_pack("{s:s,s:{s:s,s:s},s:s}", "kind",
-							       "qemu_commit", "args", "top", K->path,
-							       "format", K->format, "label", label));
+			 * child's place everywhere. (A layer in the middle of a
+			 * running VM's chain can only be merged this way.) */
+			SD_AUTOFREE char *label =
+				kd ? sd_asprintf(_("merge %s down into %s (%s, while the VM runs)"),
+						 K->path, L->path, kd->target)
+				   : sd_asprintf(_("merge %s down into %s"), K->path, L->path);
+			if (kd)
+				json_array_append_new(
+					moves,
+					json_pack("{s:s,s:{s:s,s:s,s:s,s:s?,s:s,s:I},s:s}", "kind",
+						  "block_job", "args", "uuid", env->domain_uuid, "target",
+						  kd->target, "job", k_top ? "active_commit" : "commit",
+						  "top", k_top ? NULL : K->path, "base", L->path, "bytes",
+						  (json_int_t)K->allocated, "label", label));
+			else
+				json_array_append_new(moves,
+						      json_pack("{s:s,s:{s:s,s:s},s:s}", "kind",
+								"qemu_commit", "args", "top", K->path,
+								"format", K->format, "label", label));
 			for (size_t c = 0; c < vm->nimages; c++) {
 				const struct model_image *ch = &vm->images[c];
+				bool ch_top;
 				if (!sd_str_eq(ch->parent_id, K->id))
 					continue;
+				/* the child in the running chain: QEMU re-points it */
+				if (kd && live_disk_of(vm, ch->id, &ch_top) == kd) {
+					json_array_append_new(changes,
+							      json_pack("{s:s,s:s,s:s}", "op",
+									"image_set_parent", "id",
+									ch->id, "parent_id", L->id));
+					json_array_append_new(files, json_string(ch->path));
+					continue;
+				}
 				SD_AUTOFREE char *l2 = sd_asprintf(_("re-point %s to %s"), ch->path,
 								   L->path);
 				json_array_append_new(
@@ -144,6 +194,30 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 			json_array_append_new(files, json_string(L->path));
 			json_array_append_new(files, json_string(K->path));
 			bytes += K->allocated;
+		} else if (kd && k_top) {
+			/* Pull L's data up into the running VM's active layer. */
+			SD_AUTOFREE char *label =
+				P ? sd_asprintf(_("copy %s into %s and re-point it to %s (%s, while "
+						  "the VM runs)"),
+						L->path, K->path, P->path, kd->target)
+				  : sd_asprintf(_("copy %s into %s, which then stands alone (%s, "
+						  "while the VM runs)"),
+						L->path, K->path, kd->target);
+			json_array_append_new(
+				moves, json_pack("{s:s,s:{s:s,s:s,s:s,s:s?,s:I},s:s}", "kind",
+						 "block_job", "args", "uuid", env->domain_uuid,
+						 "target", kd->target, "job", "pull", "base",
+						 P ? P->path : NULL, "bytes", (json_int_t)L->allocated,
+						 "label", label));
+			json_array_append_new(changes, json_pack("{s:s,s:s,s:s?}", "op",
+								 "image_set_parent", "id", K->id,
+								 "parent_id", P ? P->id : NULL));
+			json_array_append_new(changes, json_pack("{s:s,s:s}", "op", "image_remove",
+								 "id", L->id));
+			json_array_append_new(after, json_string(L->path));
+			json_array_append_new(files, json_string(K->path));
+			json_array_append_new(files, json_string(L->path));
+			bytes += L->allocated;
 		} else {
 			/* Pull L's data up into its only child, then drop L. */
 			SD_AUTOFREE char *label =
@@ -178,7 +252,9 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 	json_t *m;
 	json_array_foreach(moves, i, m) {
 		const char *kind = json_string_value(json_object_get(m, "kind"));
-		bool is_commit = strcmp(kind, "qemu_commit") == 0;
+		/* a merge (and any block job: it cannot be taken back) is the
+		 * point of no return */
+		bool is_commit = strcmp(kind, "qemu_commit") == 0 || strcmp(kind, "block_job") == 0;
 		json_t *undo = json_object_get(m, "undo");
 
 		if (is_commit)
@@ -211,6 +287,13 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 		const struct model_image *img = model_vm_image_by_path(vm, json_string_value(m));
 		if (img)
 			plan_step_delete(plan, img);
+	}
+	if (S->memory_path) {
+		SD_AUTOFREE char *label = sd_asprintf(_("delete memory state %s"), S->memory_path);
+		plan_add_step(plan, "delete_volume",
+			      json_pack("{s:s,s:n}", "path", S->memory_path, "pool"), NULL, true,
+			      label);
+		json_array_append_new(files, json_string(S->memory_path));
 	}
 	summary = json_object_get(plan, "summary");
 	json_object_set_new(summary, "snapshot", json_pack("{s:s,s:s}", "id", S->id, "name", S->name));

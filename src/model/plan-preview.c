@@ -109,6 +109,14 @@ json_t *plan_preview(const struct model_vm *vm, const struct plan_env *env,
 			from_xml = S->domain_xml;
 			json_object_set_new(resolved, d->target, json_string(S->id));
 		}
+		/* the memory state remembers the disks as they were: they come
+		 * with it */
+		if (req->memory && model_snapshot_disk(C, d->id) && S != C) {
+			sd_err_set(err, SD_ERR_INVALID,
+				   _("with the memory state of %s, disk %s comes from %s too"),
+				   C->name, d->target, C->name);
+			goto fail;
+		}
 		if (d->active_image_id && !base)
 			json_array_append_new(changes, json_pack("{s:s,s:s,s:n}", "op",
 								 "disk_set_active", "disk_id", d->id,

@@ -21,6 +21,16 @@
  *   qemu_rebase    {top, format, backing|null, backing_format|null, safe}
  *   catalog        {changes: [...]}         (catalog_apply, in the same
  *                   transaction that records the step done)
+ * On a running domain (env->running):
+ *   live_snapshot  {uuid, disks: [{target, path|null}], memory_path|null, quiesce}
+ *                  (one atomic external snapshot onto the overlays made
+ *                  before; undo live_unsnapshot)
+ *   live_unsnapshot {uuid, disks: [{target, top, base, format}], memory_path|null}
+ *                  (commits each top back into base while the domain runs,
+ *                  else with qemu-img, and points the domain at base)
+ *   block_job      {uuid, target, job: "commit"|"active_commit"|"pull",
+ *                   top|null, base|null, bytes}  (a libvirt block job run as a
+ *                  task: progress into the tasks table, cancel aborts it)
  */
 #ifndef SD_MODEL_PLAN_H
 #define SD_MODEL_PLAN_H
@@ -41,6 +51,7 @@ struct plan_env {
 	/* New ids (UUIDs); tests make them predictable. */
 	void (*new_id)(char out[37], void *opaque);
 	void *opaque;
+	bool running; /* the domain runs: live steps (libvirt) instead of qemu-img */
 };
 
 json_t *plan_new(const char *op, const char *vm);
@@ -63,6 +74,8 @@ struct plan_snapshot_req {
 	char *const *disks;      /* targets, NULL-terminated; NULL: every disk */
 	bool is_auto;
 	int64_t policy_id;       /* the policy taking it, or 0 */
+	bool memory;             /* with the memory state (a running VM only) */
+	bool quiesce;            /* through the guest agent (a running VM only) */
 };
 json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *env,
 			     const struct plan_snapshot_req *req, struct sd_err *err);

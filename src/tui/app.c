@@ -14,6 +14,7 @@
 #include <wchar.h>
 #include <limits.h>
 
+#include "ctl/policy.h"
 #include "ctl/view.h"
 #include "tui/priv.h"
 #include "util/buf.h"
@@ -170,8 +171,26 @@ void tui_load_selected(struct tui *t)
 	t->state_stale = false;
 	model_vm_free(t->state);
 	t->state = NULL;
+	free(t->policies);
+	t->policies = NULL;
 	if (!row)
 		return;
+	{
+		/* the VM's snapshot policies, for the tree's bottom line */
+		struct ctl_policy *pol = NULL;
+		size_t np = 0;
+		struct sd_err perr = SD_ERR_INIT;
+		struct sd_buf b = SD_BUF_INIT;
+
+		if (ctl_policy_list(t->ctl, row->uuid, &pol, &np, &perr) == 0 && np > 0) {
+			sd_buf_addf(&b, "%s", _("policies:"));
+			for (size_t i = 0; i < np; i++)
+				sd_buf_addf(&b, _(" %s (%s, keep %lld)"), pol[i].p.name, pol[i].p.every,
+					    (long long)pol[i].p.keep);
+			t->policies = sd_buf_steal(&b);
+		}
+		ctl_policies_free(pol, np);
+	}
 	t->sel_state = row->state;
 	t->state = ctl_vm_state_peek(t->ctl, row->uuid, &err);
 	if (!t->state && err.code != SD_ERR_NOT_FOUND)
@@ -243,6 +262,24 @@ static bool tick(struct tui *t)
 
 	if (!t->ctl->hv)
 		return changed;
+	if (ctl_hv_lost(t->ctl)) {
+		struct sd_err err = SD_ERR_INIT;
+
+		if (now - t->last_poll_ms < TUI_LIBVIRT_POLL_MS)
+			return changed;
+		t->last_poll_ms = now;
+		if (ctl_reconnect(t->ctl, &err) < 0) {
+			tui_status(t, true, _("libvirt went away (%s); trying again..."), err.msg);
+			return true;
+		}
+		tui_status(t, false, _("connected to libvirt again"));
+		t->vm_fingerprint = 0;
+	}
+	if (t->domains_changed) {
+		/* a libvirt event: a VM started, stopped, came or went */
+		t->domains_changed = 0;
+		t->last_poll_ms = 0;
+	}
 	/* an operation that ended may have redefined a domain (preview and undo
 	 * change its disks), which the fingerprint does not see */
 	if (changed)
@@ -626,6 +663,12 @@ int tui_connect(struct tui *t, struct sd_err *err)
 		return -1;
 	free(t->uri_label);
 	t->uri_label = sd_strdup(hv_uri(t->ctl->hv));
+	{
+		/* without events (no loop in this process) the poll still sees
+		 * changes, within two seconds */
+		struct sd_err werr = SD_ERR_INIT;
+		ctl_watch_domains(t->ctl, &t->domains_changed, &werr);
+	}
 	relist(t);
 	t->last_poll_ms = tui_now_ms();
 	{
@@ -724,6 +767,7 @@ void tui_free(struct tui *t)
 	ctl_vm_rows_free(t->vms, t->nvms);
 	free(t->shown);
 	model_vm_free(t->state);
+	free(t->policies);
 	catalog_tasks_free(t->tasks, t->ntasks);
 	catalog_events_free(t->events, t->nevents);
 	free(t->uri_label);
@@ -740,6 +784,11 @@ int tui_main(const struct ctl_options *opts)
 		fprintf(stderr, "snapdeck: %s\n",
 			_("the console needs a terminal; run 'snapdeck --help' for the commands"));
 		return 2;
+	}
+	/* libvirt's events (VMs starting, stopping) come in on a thread */
+	if (ctl_events_start(&err) < 0) {
+		fprintf(stderr, "snapdeck: %s\n", err.msg);
+		return 1;
 	}
 	t = tui_new(opts, NULL, NULL, &err);
 	if (!t) {

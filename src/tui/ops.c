@@ -36,6 +36,8 @@ enum op_kind {
 	OP_DEPLOY,
 	OP_VOLUME,
 	OP_SEED,
+	OP_START,
+	OP_STOP,
 };
 
 #define OP_MAX_DISKS 16
@@ -170,6 +172,12 @@ static int run_op(struct ctl *ctl, void *arg, char **message, struct sd_err *err
 			*message = sd_asprintf(_("Template %s seeded from %s@%s."), o->seed.name,
 					       o->vm_name, o->snap_name);
 		break;
+	case OP_START:
+		rc = ctl_start(ctl, o->vm, message, err);
+		break;
+	case OP_STOP:
+		rc = ctl_stop(ctl, o->vm, o->prune /* force */, 120, message, err);
+		break;
 	}
 	return rc;
 }
@@ -261,6 +269,52 @@ static const struct ctl_vm_row *need_vm(struct tui *t)
 		return NULL;
 	}
 	return r;
+}
+
+static bool runs(const struct ctl_vm_row *r)
+{
+	return r->state == HV_STATE_RUNNING || r->state == HV_STATE_PAUSED ||
+	       r->state == HV_STATE_BLOCKED || r->state == HV_STATE_SHUTDOWN;
+}
+
+static int stop_soft(struct tui *t, void *ctx);
+static int stop_hard(struct tui *t, void *ctx);
+static struct op *op_new(enum op_kind kind, const struct ctl_vm_row *r,
+			 const struct model_snapshot *s);
+
+/* Asks to stop the VM; why (may be NULL) says what needs it off. */
+static int ask_stop(struct tui *t, const struct ctl_vm_row *r, const char *why)
+{
+	static const struct tui_button buttons[] = {
+		{ N_("Shut down"), 's', stop_soft },
+		{ N_("Power off"), 'f', stop_hard },
+		{ N_("Cancel"), 'n', NULL },
+	};
+	SD_AUTOFREE char *text = NULL;
+	char title[160];
+
+	text = sd_asprintf(_("%s%sShut down asks the guest (up to 2 minutes); power off stops it "
+			     "at once, like pulling the plug: what the guest has not written is "
+			     "lost."),
+			   why ? why : "", why ? "\n\n" : "");
+	snprintf(title, sizeof(title), _("Stop %s?"), r->name);
+	tui_push(t, tui_confirm_new(title, text, buttons, SD_N_ELEMENTS(buttons),
+				    op_new(OP_STOP, r, NULL), op_free));
+	return TUI_REDRAW;
+}
+
+/* The selected VM when it is shut off; a running one gets the offer to
+ * stop it first (what names the operation that needs it off). */
+static const struct ctl_vm_row *need_off(struct tui *t, const char *what)
+{
+	const struct ctl_vm_row *r = need_vm(t);
+	SD_AUTOFREE char *why = NULL;
+
+	if (!r || !runs(r))
+		return r;
+	why = sd_asprintf(_("VM %s is running: %s needs it shut off."), r->name, what);
+	ask_stop(t, r, why);
+	return NULL;
 }
 
 static const struct model_snapshot *need_snapshot(struct tui *t)
@@ -429,7 +483,7 @@ int tui_run_preview(struct tui *t, const struct plan_preview_req *req)
 
 int tui_act_preview_grid(struct tui *t)
 {
-	if (!need_vm(t))
+	if (!need_off(t, _("a preview")))
 		return TUI_REDRAW;
 	if (!t->state || t->state->nsnapshots == 0) {
 		tui_status(t, true, _("this VM has no snapshots to preview"));
@@ -444,7 +498,7 @@ int tui_act_preview_whole(struct tui *t)
 	const struct model_snapshot *s;
 	struct plan_preview_req req = { NULL, false, NULL, 0 };
 
-	if (!need_vm(t) || !(s = need_snapshot(t)))
+	if (!need_off(t, _("a preview")) || !(s = need_snapshot(t)))
 		return TUI_REDRAW;
 	req.config = s->id;
 	req.memory = s->memory_path != NULL;
@@ -543,7 +597,7 @@ static json_t *dry_run(struct tui *t, const struct op *o)
  * says why). */
 static const struct ctl_vm_row *need_preview(struct tui *t, bool commit)
 {
-	const struct ctl_vm_row *r = need_vm(t);
+	const struct ctl_vm_row *r = need_off(t, commit ? _("commit") : _("undo"));
 
 	if (r && !r->in_preview) {
 		tui_status(t, true,
@@ -639,7 +693,7 @@ int tui_act_undo(struct tui *t)
 /* Revert and delete: a confirmation for the snapshot selected in the tree. */
 static int ask_on_snapshot(struct tui *t, enum op_kind kind)
 {
-	const struct ctl_vm_row *r = need_vm(t);
+	const struct ctl_vm_row *r = kind == OP_REVERT ? need_off(t, _("a revert")) : need_vm(t);
 	const struct model_snapshot *s;
 	SD_AUTO(jsonv) *plan = NULL;
 	SD_AUTOFREE char *intro = NULL;
@@ -942,4 +996,55 @@ int tui_act_cancel_task(struct tui *t)
 	}
 	tui_status(t, false, _("cancel asked for task %lld"), (long long)k->id);
 	return TUI_RELOAD;
+}
+
+/* ---- start and stop ---- */
+
+static int stop_with(struct tui *t, void *ctx, bool force)
+{
+	struct op *run = op_copy(OP_STOP, ctx);
+	char label[256];
+
+	run->prune = force;
+	snprintf(label, sizeof(label), force ? _("power off %s") : _("shut down %s"),
+		 run->vm_name);
+	return start(t, run, label);
+}
+
+static int stop_soft(struct tui *t, void *ctx)
+{
+	return stop_with(t, ctx, false);
+}
+
+static int stop_hard(struct tui *t, void *ctx)
+{
+	return stop_with(t, ctx, true);
+}
+
+int tui_act_start(struct tui *t)
+{
+	const struct ctl_vm_row *r = need_vm(t);
+	char label[256];
+
+	if (!r)
+		return TUI_REDRAW;
+	if (runs(r)) {
+		tui_status(t, true, _("VM %s is running already"), r->name);
+		return TUI_REDRAW;
+	}
+	snprintf(label, sizeof(label), _("start %s"), r->name);
+	return start(t, op_new(OP_START, r, NULL), label);
+}
+
+int tui_act_stop(struct tui *t)
+{
+	const struct ctl_vm_row *r = need_vm(t);
+
+	if (!r)
+		return TUI_REDRAW;
+	if (!runs(r)) {
+		tui_status(t, true, _("VM %s is not running"), r->name);
+		return TUI_REDRAW;
+	}
+	return ask_stop(t, r, NULL);
 }

@@ -87,6 +87,7 @@ struct tui {
 
 	/* the selected VM's snapshot state, or NULL */
 	struct model_vm *state;
+	char *policies; /* "policies: hourly (hourly, keep 24) ..." or NULL */
 	bool state_stale;    /* reload it once the overlays close */
 	bool select_pending; /* the selection moved while keys were typed ahead */
 	enum hv_state sel_state;
@@ -97,6 +98,7 @@ struct tui {
 	struct catalog_event *events;
 	size_t nevents;
 
+	volatile int domains_changed; /* set by libvirt's event thread */
 	int64_t data_version;
 	uint64_t vm_fingerprint;
 	int64_t last_poll_ms;
@@ -248,6 +250,8 @@ int tui_act_deploy(struct tui *t);
 int tui_act_volume(struct tui *t);
 int tui_act_template(struct tui *t);
 int tui_act_cancel_task(struct tui *t);
+int tui_act_start(struct tui *t);
+int tui_act_stop(struct tui *t);
 /* Runs a preview composed in the grid. */
 struct plan_preview_req;
 int tui_run_preview(struct tui *t, const struct plan_preview_req *req);

@@ -436,6 +436,13 @@ static void tree_draw(struct tui_view *v, struct tui *t)
 		}
 	}
 	tui_box(t, v->y, v->x, v->h, v->w, title, focus);
+	if (t->policies) {
+		/* on the bottom border, like a title */
+		int n = tui_put(v->y + v->h - 1, v->x + 2, " ", 1, A_NORMAL, false);
+		n += tui_put(v->y + v->h - 1, v->x + 2 + n, t->policies, v->w - 6, tui_attr(TUI_C_DIM),
+			     false);
+		tui_put(v->y + v->h - 1, v->x + 2 + n, " ", 1, A_NORMAL, false);
+	}
 	if (!t->state || tv->nrows == 0) {
 		tui_put(v->y + 1, v->x + 2, _("no snapshots yet: F2 or s takes one"), w - 2,
 			tui_attr(TUI_C_DIM), false);

@@ -841,8 +841,9 @@ static void check_images(struct it *it, const struct it_model *m)
 		free(unused);
 	}
 
-	/* No stray file in the pool folder: each is in the catalog, or is a
-	 * demo disk of another VM that no operation has touched. */
+	/* No stray file in the pool folder: each is in the catalog (an image,
+	 * or a snapshot's memory state), or is a demo disk of another VM that
+	 * no operation has touched. */
 	snprintf(vmdash, sizeof(vmdash), "%s-", m->vm);
 	d = opendir(it->dir);
 	assert_non_null(d);
@@ -853,6 +854,8 @@ static void check_images(struct it *it, const struct it_model *m)
 		if (asprintf(&full, "%s/%s", it->dir, e->d_name) < 0)
 			abort();
 		if (!strv_has(paths, full) &&
+		    it_cat_int(it, "SELECT count(*) FROM snapshots WHERE memory_path = ?1", full,
+			       NULL) <= 0 &&
 		    !(strncmp(e->d_name, it->prefix, strlen(it->prefix)) == 0 &&
 		      strncmp(e->d_name, vmdash, strlen(vmdash)) != 0))
 			fail_msg("stray file %s: in the pool folder, not in the catalog", full);

@@ -21,6 +21,16 @@ tests_integration_it_crash_LDADD = $(TEST_LIBS)
 tests_integration_it_concurrency_SOURCES = tests/integration/it-concurrency.c $(IT_LIB_SOURCES)
 tests_integration_it_concurrency_LDADD = $(TEST_LIBS)
 
+# Running VMs: live snapshots, block jobs, memory state, start and stop.
+INTEGRATION_TESTS += tests/integration/it-live
+tests_integration_it_live_SOURCES = tests/integration/it-live.c $(IT_LIB_SOURCES)
+tests_integration_it_live_LDADD = $(TEST_LIBS)
+
+# Recurring snapshot policies: retention, limits, skips (a tmpfs pool).
+INTEGRATION_TESTS += tests/integration/it-policy
+tests_integration_it_policy_SOURCES = tests/integration/it-policy.c $(IT_LIB_SOURCES)
+tests_integration_it_policy_LDADD = $(TEST_LIBS)
+
 # Clones, volumes from snapshots, tasks.
 INTEGRATION_TESTS += tests/integration/it-clone
 # They share helpers (tests/integration/itclone.h).
@@ -32,3 +42,9 @@ tests_integration_it_clone_LDADD = $(TEST_LIBS)
 INTEGRATION_TESTS += tests/integration/it-deploy
 tests_integration_it_deploy_SOURCES = tests/integration/it-deploy.c $(IT_CLONE_SOURCES)
 tests_integration_it_deploy_LDADD = $(TEST_LIBS)
+
+# src/hv/live.h against libvirtd: live snapshots, block jobs, restore,
+# shutdown, events; a private libvirtd it starts and stops for reconnecting.
+INTEGRATION_TESTS += tests/integration/it-hv-live
+tests_integration_it_hv_live_SOURCES = tests/integration/it-hv-live.c
+tests_integration_it_hv_live_LDADD = src/hv/libsdhv.a src/util/libsdutil.a $(TEST_LIBS)

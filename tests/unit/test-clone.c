@@ -92,7 +92,7 @@ static void test_clone_plan(void **state)
 {
 	struct model_vm *vm = make_vm();
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_copy_target t[] = {
 	    {"vda", "p", "/p", "qcow2", 100, false},
 	    {"vdb", "q", "/q/", "raw", 200, false},
@@ -148,7 +148,7 @@ static void test_clone_refusals(void **state)
 {
 	struct model_vm *vm = make_vm();
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_copy_target t[] = {
 	    {"vda", "p", "/p", "qcow2", 100, false},
 	    {"vdb", "p", "/p", "qcow2", 100, false},
@@ -188,7 +188,7 @@ static void test_clone_skips(void **state)
 {
 	struct model_vm *vm = make_vm();
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_copy_target t[] = {{"vda", "p", "/p", "qcow2", 100, false}};
 	char *xml_targets[] = {"vda", "vdb", NULL};
 	struct plan_clone_req req = {"N", "n1", NULL, xml_targets, NULL,  0,
@@ -230,7 +230,7 @@ static void test_volume_plan(void **state)
 {
 	struct model_vm *vm = make_vm();
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_volume_req req = {"N", "vol.qcow2", {"vda", "p", "/p", "qcow2", 5, false}};
 	struct sd_err err = SD_ERR_INIT;
 	json_t *plan = plan_volume_from_snapshot(vm, &env, &req, &err);

@@ -118,7 +118,7 @@ static bool kept(const json_t *plan, const char *path)
 static json_t *delete_plan(struct model_vm *vm, const char *snap)
 {
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", "<domain/>", "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", "<domain/>", "web", vm->uuid, seq_id, &n, false};
 	struct sd_err err = SD_ERR_INIT;
 	json_t *plan = plan_delete(vm, &env, snap, &err);
 
@@ -217,7 +217,7 @@ static void test_deploy_linked_plan(void **state)
 	const char *snaps[] = {"S=a0", NULL};
 	struct model_vm *vm = make_vm(imgs, "a0", snaps);
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_linked_disk d[] = {
 	    {"vda", "tpl-img", "/t/tpl.qcow2", "qcow2", "tp", "/t", 1 << 30}};
 	char *taken[] = {"web", NULL};
@@ -265,7 +265,7 @@ static void test_template_seed_plan(void **state)
 	const char *snaps[] = {"S=a1", NULL};
 	struct model_vm *vm = make_vm(imgs, "a1", snaps);
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_copy_target t[] = {{"vda", "tp", "/t", "qcow2", 123, false}};
 	struct plan_seed_req req = {"S", "T1", "tp", t, 1};
 	struct sd_err err = SD_ERR_INIT;
@@ -296,7 +296,7 @@ static void test_clone_root_only(void **state)
 	const char *snaps[] = {"S=a0", NULL};
 	struct model_vm *vm = make_vm(imgs, "a0", snaps);
 	int n = 1;
-	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n};
+	struct plan_env env = {"2026-01-03T00:00:00Z", NULL, "web", vm->uuid, seq_id, &n, false};
 	struct plan_copy_target t[] = {{"vda", "p", "/p", "qcow2", 100, false}};
 	char *xml_targets[] = {"vda", "vdb", NULL};
 	struct plan_clone_req req = {0};

@@ -1698,6 +1698,146 @@ static void test_snapshot_during_preview_then_commit(void **state)
 	model_vm_free(vm);
 }
 
+/* ---- running VMs ---- */
+
+static void test_snapshot_live_subset_with_memory(void **state)
+{
+	struct model_vm *vm = vm_two_disks();
+	struct sd_err err = SD_ERR_INIT;
+	struct ids ids;
+	struct plan_env env = env_make(&ids, NULL);
+	char *only_vda[] = {"vda", NULL};
+	struct plan_snapshot_req sub = {.name = "live", .disks = only_vda};
+	struct plan_snapshot_req submem = {.name = "livem", .disks = only_vda, .memory = true};
+	struct plan_snapshot_req mem = {.name = "withmem", .memory = true};
+	json_t *plan;
+	char want[1024];
+
+	env.running = true;
+	plan = plan_snapshot_create(vm, &env, &sub, &err);
+	assert_non_null(plan);
+	assert_plan_sane(plan);
+	/* the new layer first, then one atomic snapshot onto it; from the
+	 * catalog on there is no way back (the VM writes to the new layer) */
+	assert_kinds(plan, "create_overlay,live_snapshot,define_domain,catalog");
+	assert_int_equal(pnr(plan), 4);
+	snprintf(want, sizeof(want),
+		 "{'uuid':'%s','quiesce':false,'memory_path':null,"
+		 "'disks':[{'target':'vda','path':'/p1/%s.qcow2'},{'target':'vdb','path':null}]}",
+		 VM_UUID, id_n(2));
+	assert_json(args(plan, 2), want);
+	snprintf(want, sizeof(want),
+		 "{'kind':'live_unsnapshot','args':{'uuid':'%s','memory_path':null,"
+		 "'disks':[{'target':'vda','top':'/p1/%s.qcow2','base':'/p1/a1.qcow2',"
+		 "'format':'qcow2'}]}}",
+		 VM_UUID, id_n(2));
+	assert_json(json_object_get(step(plan, 2), "undo"), want);
+	vm_apply(vm, plan);
+	assert_consistent(vm);
+	json_decref(plan);
+
+	/* a memory state comes with every disk */
+	assert_null(plan_snapshot_create(vm, &env, &submem, &err));
+	assert_int_equal(err.code, SD_ERR_INVALID);
+	sd_err_clear(&err);
+	plan = plan_snapshot_create(vm, &env, &mem, &err);
+	assert_non_null(plan);
+	assert_plan_sane(plan);
+	assert_kinds(plan, "create_overlay,create_overlay,live_snapshot,define_domain,catalog");
+	/* beside the first new layer, named like it */
+	assert_true(sd_str_has_suffix(jstr(args(plan, 3), "memory_path"), ".mem"));
+	assert_string_equal(jstr(change(plan, "snapshot_add", 1), "memory_path"),
+			    jstr(args(plan, 3), "memory_path"));
+	json_decref(plan);
+	model_vm_free(vm);
+}
+
+static void test_snapshot_memory_needs_running(void **state)
+{
+	struct model_vm *vm = vm_two_disks();
+	struct sd_err err = SD_ERR_INIT;
+	struct ids ids;
+	struct plan_env env = env_make(&ids, NULL);
+	struct plan_snapshot_req mem = {.name = "m", .memory = true};
+	struct plan_snapshot_req q = {.name = "q", .quiesce = true};
+
+	assert_null(plan_snapshot_create(vm, &env, &mem, &err));
+	assert_int_equal(err.code, SD_ERR_STATE);
+	assert_non_null(strstr(err.msg, "not running"));
+	sd_err_clear(&err);
+	assert_null(plan_snapshot_create(vm, &env, &q, &err));
+	assert_int_equal(err.code, SD_ERR_STATE);
+	model_vm_free(vm);
+}
+
+static void test_delete_live_block_jobs(void **state)
+{
+	struct sd_err err = SD_ERR_INIT;
+	struct ids ids;
+	struct plan_env env = env_make(&ids, NULL);
+	struct model_vm *vm;
+	json_t *plan;
+	char want[1024];
+
+	env.running = true;
+	/* s3: its layer a2 under the small active top a3: an active commit */
+	vm = vm_line(9000, 800, 5000, 300, 9000, 800, 100);
+	plan = plan_delete(vm, &env, "three", &err);
+	assert_non_null(plan);
+	assert_plan_sane(plan);
+	assert_kinds(plan, "block_job!,define_domain,catalog,delete_volume!");
+	assert_int_equal(pnr(plan), 1);
+	snprintf(want, sizeof(want),
+		 "{'uuid':'%s','target':'vda','job':'active_commit','top':null,"
+		 "'base':'/p1/a2.qcow2','bytes':300}",
+		 VM_UUID);
+	assert_json(args(plan, 1), want);
+	vm_apply(vm, plan);
+	assert_consistent(vm);
+	assert_string_equal(model_vm_disk(vm, "vda")->active_image_id, "a2");
+	json_decref(plan);
+	model_vm_free(vm);
+
+	/* s2: a2 sits in the middle of vda's running chain (bigger than a1 or
+	 * not, only a commit can merge it; QEMU re-points a3), b2 is vdb's
+	 * small active top */
+	vm = vm_line(100, 5000, 9000, 0, 100, 5000, 200);
+	plan = plan_delete(vm, &env, "two", &err);
+	assert_non_null(plan);
+	assert_plan_sane(plan);
+	assert_kinds(plan, "block_job!,block_job!,define_domain,catalog,delete_volume!,"
+			   "delete_volume!");
+	snprintf(want, sizeof(want),
+		 "{'uuid':'%s','target':'vda','job':'commit','top':'/p1/a2.qcow2',"
+		 "'base':'/p1/a1.qcow2','bytes':9000}",
+		 VM_UUID);
+	assert_json(args(plan, 1), want);
+	assert_string_equal(jstr(args(plan, 2), "job"), "active_commit");
+	assert_string_equal(jstr(args(plan, 2), "target"), "vdb");
+	assert_json(change_where(plan, "image_set_parent", "id", "a3"),
+		    "{'op':'image_set_parent','id':'a3','parent_id':'a1'}");
+	vm_apply(vm, plan);
+	assert_consistent(vm);
+	json_decref(plan);
+	model_vm_free(vm);
+
+	/* s3 again, the active top a3 now the bigger: its parent is pulled up */
+	vm = vm_line(9000, 800, 100, 5000, 9000, 800, 100);
+	plan = plan_delete(vm, &env, "three", &err);
+	assert_non_null(plan);
+	assert_plan_sane(plan);
+	assert_kinds(plan, "block_job!,catalog,delete_volume!");
+	snprintf(want, sizeof(want),
+		 "{'uuid':'%s','target':'vda','job':'pull','base':'/p1/a1.qcow2','bytes':100}",
+		 VM_UUID);
+	assert_json(args(plan, 1), want);
+	vm_apply(vm, plan);
+	assert_consistent(vm);
+	assert_string_equal(model_vm_image(vm, "a3")->parent_id, "a1");
+	json_decref(plan);
+	model_vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1723,6 +1863,9 @@ int main(void)
 	    cmocka_unit_test(test_delete_two_children_and_none),
 	    cmocka_unit_test(test_delete_shared_layer_kept),
 	    cmocka_unit_test(test_delete_refusals),
+	    cmocka_unit_test(test_snapshot_live_subset_with_memory),
+	    cmocka_unit_test(test_snapshot_memory_needs_running),
+	    cmocka_unit_test(test_delete_live_block_jobs),
 	    cmocka_unit_test(test_cycle),
 	    cmocka_unit_test(test_cycle_revert_empty),
 	    cmocka_unit_test(test_describe),

@@ -224,12 +224,22 @@ static void test_refusals_keep_the_screen(void **state)
 
 	(void)state;
 	t = console(&p, 100, 30);
+	/* the test driver's VM runs: what needs it off offers to stop it */
 	assert_true(tui_key(t, 'c'));
-	assert_screen(t, "test has no open preview to commit");
+	assert_screen(t, "Stop test?");
+	assert_screen(t, "VM test is running: commit needs it shut off.");
+	assert_screen(t, "[ Cancel ]");
+	assert_true(tui_key(t, 27));
+	assert_screen(t, "cancelled");
 	assert_true(tui_key(t, 'u'));
-	assert_screen(t, "test has no open preview to undo");
+	assert_screen(t, "undo needs it shut off");
+	assert_true(tui_key(t, 'n'));
+	assert_false(screen_has(t, "Stop test?"));
 	assert_true(tui_key(t, 'p'));
-	assert_screen(t, "this VM has no snapshots to preview");
+	assert_screen(t, "a preview needs it shut off");
+	assert_true(tui_key(t, 27));
+	assert_true(tui_key(t, 'S'));
+	assert_screen(t, "VM test is running already");
 	assert_true(tui_key(t, 'd'));
 	assert_screen(t, "select a snapshot in the tree first");
 	assert_true(tui_key(t, 'x'));
