@@ -19,6 +19,12 @@
  * checked (it_check). */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <signal.h>
+
+#include <fcntl.h>
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -711,6 +717,116 @@ static void test_live_delete(void **state)
 	it_check_by_preview(&it, &m);
 }
 
+/* 2b. Cancelling a live delete: the block job is aborted, the chain is as it
+ * was, the operation is undone (even though the merge was its point of no
+ * return: nothing had changed), the snapshot stays and reads the same. */
+static void test_cancel_live_delete(void **state)
+{
+	json_t *before, *after, *tasks, *x;
+	char *argv[16], *big_top;
+	json_int_t task = 0;
+	pid_t pid;
+	int status, waited = 0;
+	size_t n = 0, i;
+
+	(void)state;
+	force_off();
+	it_snapshot(&it, &m, "C", NULL);
+	/* 24 MiB in the layer above C's, far from the model's regions */
+	before = sd_json("vm", "show", vm, NULL);
+	big_top = strdup(json_string_value(
+		json_object_get(json_array_get(json_object_get(before, "disks"), 0), "active")));
+	json_decref(before);
+	{
+		char *const io[] = {"qemu-io", "-f", "qcow2", "-c", "write -P 0xc3 1536M 24M",
+				    big_top, NULL};
+		free(it_must(io));
+	}
+	free(big_top);
+	it_snapshot(&it, &m, "D", NULL);
+	start_vm();
+	before = sd_json("vm", "show", vm, NULL);
+
+	/* at 1 MiB/s the merge of C (24 MiB, in the middle of vda's chain)
+	 * takes long enough to be cancelled */
+	argv[n++] = getenv("SNAPDECK_BIN");
+	argv[n++] = "-c";
+	argv[n++] = "qemu:///system";
+	argv[n++] = "--catalog";
+	argv[n++] = it.catalog;
+	argv[n++] = "snapshot";
+	argv[n++] = "delete";
+	argv[n++] = vm;
+	argv[n++] = "C";
+	argv[n] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("SNAPDECK_COPY_RATE_LIMIT", "1M", 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	/* the task runs and moves */
+	for (int tries = 0; tries < 200 && !task; tries++) {
+		tasks = it_sd(&it, 0, "tasks", NULL);
+		json_array_foreach(tasks, i, x)
+		{
+			const char *label = json_string_value(json_object_get(x, "label"));
+			if (label && strstr(label, "@C") &&
+			    strcmp(json_string_value(json_object_get(x, "state")), "running") == 0 &&
+			    json_real_value(json_object_get(x, "progress")) > 0)
+				task = json_integer_value(json_object_get(x, "id"));
+		}
+		json_decref(tasks);
+		if (!task)
+			usleep(100 * 1000);
+	}
+	if (!task) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the delete's task never ran with progress");
+	}
+	{
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", (long long)task);
+		sd_ok("tasks", "cancel", id, NULL);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0 && waited++ < 300)
+		usleep(100 * 1000);
+	if (waited > 300) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the cancelled delete did not end");
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	/* the task says so; the chain, the snapshots and the journal are as before */
+	tasks = it_sd(&it, 0, "tasks", NULL);
+	json_array_foreach(tasks, i, x)
+		if (json_integer_value(json_object_get(x, "id")) == task)
+			assert_string_equal(json_string_value(json_object_get(x, "state")),
+					    "cancelled");
+	json_decref(tasks);
+	after = sd_json("vm", "show", vm, NULL);
+	if (!json_equal(json_object_get(before, "disks"), json_object_get(after, "disks"))) {
+		char *b = json_dumps(before, JSON_COMPACT), *a = json_dumps(after, JSON_COMPACT);
+		fail_msg("the chains changed:\n%s\n%s", b, a);
+	}
+	json_decref(before);
+	json_decref(after);
+	assert_int_equal(it_cat_int(&it, "SELECT count(*) FROM operations WHERE state IN "
+				    "('planned', 'running')",
+				    NULL),
+			 0);
+	check_running(&m, "after the cancel");
+	force_off();
+	it_check(&it, &m);
+}
+
 /* 3. The preview of a snapshot with its memory; start resumes from it. */
 static void test_memory_preview(void **state)
 {
@@ -1004,6 +1120,7 @@ int main(void)
 	    cmocka_unit_test(test_setup),
 	    cmocka_unit_test(test_live_snapshot),
 	    cmocka_unit_test(test_live_delete),
+	    cmocka_unit_test(test_cancel_live_delete),
 	    cmocka_unit_test(test_memory_preview),
 	    cmocka_unit_test(test_crash_live_snapshot),
 	    cmocka_unit_test(test_start_stop),
