@@ -537,6 +537,10 @@ int ctl_engine_recover(struct ctl *ctl, int64_t vm_id, ctl_say_fn say, void *opa
 			}
 			msg = sd_asprintf(_("interrupted %s undone by sync"), op->op);
 		}
+		/* the task that ran it (its owner is gone) ends as the operation did */
+		if (json_integer_value(json_object_get(plan, "task")) > 0)
+			catalog_task_finish(ctl->cat, json_integer_value(json_object_get(plan, "task")),
+					    forward ? "done" : "failed", forward ? NULL : msg, NULL);
 		add_event(ctl, op->vm_name, "sync", CATALOG_WARNING, msg);
 		if (say) {
 			SD_AUTOFREE char *line = sd_asprintf("%s: %s", op->vm_name ? op->vm_name : "", msg);

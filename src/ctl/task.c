@@ -588,6 +588,11 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 		return -1;
 	}
 	*task_id = r.id;
+	/* the journal names the task, so that a sync finishing or undoing the
+	 * operation after a crash ends the task truthfully too */
+	json_t *tplan = json_deep_copy(plan);
+	json_object_set_new(tplan, "task", json_integer((json_int_t)r.id));
+	plan = tplan;
 	if (o && o->detach) {
 		int p[2];
 		char c = 0;
@@ -597,6 +602,7 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 			sd_err_set(err, SD_ERR_IO, _("cannot make a pipe: %s"), strerror(errno));
 			catalog_task_finish(ctl->cat, r.id, "failed", err->msg, NULL);
 			run_free(&r);
+			json_decref(tplan);
 			return -1;
 		}
 		fflush(NULL);
@@ -620,14 +626,17 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 				catalog_task_finish(ctl->cat, r.id, "failed", err->msg, NULL);
 			close(p[0]);
 			run_free(&r);
+			json_decref(tplan);
 			return -1;
 		}
 		close(p[0]);
 		run_free(&r);
+		json_decref(tplan);
 		return 0;
 	}
 	rc = run_plan(ctl, &r, vm_id, vm_name, plan, err);
 	run_free(&r);
+	json_decref(tplan);
 	return rc;
 fail_tx:
 	catalog_rollback(ctl->cat);
