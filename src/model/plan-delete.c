@@ -194,46 +194,38 @@ json_t *plan_delete(const struct model_vm *vm, const struct plan_env *env, const
 			json_array_append_new(files, json_string(L->path));
 			json_array_append_new(files, json_string(K->path));
 			bytes += K->allocated;
-		} else if (kd && k_top) {
-			/* Pull L's data up into the running VM's active layer. */
-			SD_AUTOFREE char *label =
-				P ? sd_asprintf(_("copy %s into %s and re-point it to %s (%s, while "
-						  "the VM runs)"),
-						L->path, K->path, P->path, kd->target)
-				  : sd_asprintf(_("copy %s into %s, which then stands alone (%s, "
-						  "while the VM runs)"),
-						L->path, K->path, kd->target);
-			json_array_append_new(
-				moves, json_pack("{s:s,s:{s:s,s:s,s:s,s:s?,s:I},s:s}", "kind",
-						 "block_job", "args", "uuid", env->domain_uuid,
-						 "target", kd->target, "job", "pull", "base",
-						 P ? P->path : NULL, "bytes", (json_int_t)L->allocated,
-						 "label", label));
-			json_array_append_new(changes, json_pack("{s:s,s:s,s:s?}", "op",
-								 "image_set_parent", "id", K->id,
-								 "parent_id", P ? P->id : NULL));
-			json_array_append_new(changes, json_pack("{s:s,s:s}", "op", "image_remove",
-								 "id", L->id));
-			json_array_append_new(after, json_string(L->path));
-			json_array_append_new(files, json_string(K->path));
-			json_array_append_new(files, json_string(L->path));
-			bytes += L->allocated;
 		} else {
-			/* Pull L's data up into its only child, then drop L. */
+			/* Pull L's data up into its only child, then drop L: a
+			 * block job when the child is a running VM's active layer,
+			 * else qemu-img (undone by pointing it back at L). */
+			bool live = kd && k_top;
 			SD_AUTOFREE char *label =
 				P ? sd_asprintf(_("copy %s into %s and re-point it to %s"), L->path,
 						K->path, P->path)
 				  : sd_asprintf(_("copy %s into %s, which then stands alone"),
 						L->path, K->path);
-			json_array_append_new(
-				moves,
-				json_pack("{s:s,s:{s:s,s:s,s:s?,s:s?,s:b},s:{s:s,s:{s:s,s:s,s:s,s:s,s:b}},s:s}",
-					  "kind", "qemu_rebase", "args", "top", K->path, "format",
-					  K->format, "backing", P ? P->path : NULL, "backing_format",
-					  P ? P->format : NULL, "safe", true, "undo", "kind",
-					  "qemu_rebase", "args", "top", K->path, "format", K->format,
-					  "backing", L->path, "backing_format", L->format, "safe", false,
-					  "label", label));
+			SD_AUTOFREE char *live_label =
+				live ? sd_asprintf(_("%s (%s, while the VM runs)"), label, kd->target)
+				     : NULL;
+
+			if (live)
+				json_array_append_new(
+					moves,
+					json_pack("{s:s,s:{s:s,s:s,s:s,s:s?,s:I},s:s}", "kind",
+						  "block_job", "args", "uuid", env->domain_uuid, "target",
+						  kd->target, "job", "pull", "base", P ? P->path : NULL,
+						  "bytes", (json_int_t)L->allocated, "label", live_label));
+			else
+				json_array_append_new(
+					moves,
+					json_pack("{s:s,s:{s:s,s:s,s:s?,s:s?,s:b},s:{s:s,s:{s:s,s:s,s:s,s:s,s:b}},s:s}",
+						  "kind", "qemu_rebase", "args", "top", K->path,
+						  "format", K->format, "backing", P ? P->path : NULL,
+						  "backing_format", P ? P->format : NULL, "safe", true,
+						  "undo", "kind", "qemu_rebase", "args", "top", K->path,
+						  "format", K->format, "backing", L->path,
+						  "backing_format", L->format, "safe", false, "label",
+						  label));
 			json_array_append_new(changes, json_pack("{s:s,s:s,s:s?}", "op",
 								 "image_set_parent", "id", K->id,
 								 "parent_id", P ? P->id : NULL));

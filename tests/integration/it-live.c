@@ -110,28 +110,7 @@ static void force_off(void)
 	assert_domstate("shut off");
 }
 
-/* Runs snapdeck ARGS (NULL-terminated): exit 1 and one line on stderr that
- * holds want. */
-static void assert_refused(const char *want, ...)
-{
-	char *args[32], *out = NULL, *err = NULL;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	va_start(ap, want);
-	for (char *a; (a = va_arg(ap, char *)) != NULL;)
-		args[n++] = a;
-	va_end(ap);
-	args[n] = NULL;
-	rc = it_sd_rawv(&it, NULL, &out, &err, args);
-	if (rc != 1 || strchr(err, '\n') != err + strlen(err) - 1 || !strstr(err, want))
-		fail_msg("snapdeck %s %s: exit %d, stderr [%s] (wanted exit 1 and one line with "
-			 "'%s')",
-			 args[0], args[1] ? args[1] : "", rc, err, want);
-	free(out);
-	free(err);
-}
+#define assert_refused(...) it_assert_refused(&it, __VA_ARGS__)
 
 static long long unfinished(void)
 {

@@ -110,26 +110,7 @@ static void compare_disks(const char *a, const char *b)
 	free(err);
 }
 
-static void assert_refused(const char *want, ...)
-{
-	char *args[32], *out = NULL, *err = NULL;
-	size_t n = 0;
-	va_list ap;
-	int rc;
-
-	va_start(ap, want);
-	for (char *a; (a = va_arg(ap, char *)) != NULL;)
-		args[n++] = a;
-	va_end(ap);
-	args[n] = NULL;
-	rc = it_sd_rawv(&it, NULL, &out, &err, args);
-	if (rc != 1 || strncmp(err, "snapdeck: ", 10) != 0 ||
-	    strchr(err, '\n') != err + strlen(err) - 1 || !strstr(err, want))
-		fail_msg("%s %s: exit %d, stderr [%s] (wanted exit 1 and one line with '%s')",
-			 args[0], args[1] ? args[1] : "", rc, err, want);
-	free(out);
-	free(err);
-}
+#define assert_refused(...) it_assert_refused(&it, __VA_ARGS__)
 
 static void test_setup_points_in_time(void **state)
 {

@@ -173,6 +173,28 @@ int it_sd_rawv(struct it *it, const char *fault, char **out, char **err, char *c
 	return rc;
 }
 
+void it_assert_refused(struct it *it, const char *want, ...)
+{
+	char *args[32], *out = NULL, *err = NULL;
+	size_t n = 0;
+	va_list ap;
+	int rc;
+
+	va_start(ap, want);
+	for (char *a; (a = va_arg(ap, char *)) != NULL && n < 31;)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	rc = it_sd_rawv(it, NULL, &out, &err, args);
+	if (rc != 1 || strncmp(err, "snapdeck: ", 10) != 0 ||
+	    strchr(err, '\n') != err + strlen(err) - 1 || !strstr(err, want))
+		fail_msg("snapdeck %s %s: exit %d, stderr [%s] (wanted exit 1 and one line with "
+			 "'%s')",
+			 args[0], args[1] ? args[1] : "", rc, err, want);
+	free(out);
+	free(err);
+}
+
 static size_t collect(va_list ap, char **args, size_t max)
 {
 	size_t n = 0;

@@ -39,6 +39,9 @@ char *it_vm(struct it *it, const char *suffix);
 /* Runs snapdeck -c qemu:///system --catalog CAT ARGS..., NULL-terminated,
  * with SNAPDECK_FAULT=fault when fault is not NULL. Returns the exit
  * status; out and err (may be NULL) get stdout and stderr. */
+/* Runs snapdeck ARGS (NULL-terminated): exit 1 and one line on stderr,
+ * "snapdeck: ...", that holds want; fails the test otherwise. */
+void it_assert_refused(struct it *it, const char *want, ...) __attribute__((sentinel));
 int it_sd_rawv(struct it *it, const char *fault, char **out, char **err, char *const *args);
 int it_sd_raw(struct it *it, const char *fault, char **out, char **err, ...)
     __attribute__((sentinel));
