@@ -978,6 +978,45 @@ static void test_crash_live_snapshot(void **state)
 	it_check(&it, &m);
 }
 
+/* 4b. A crash inside a live delete, after its block jobs (past the point of
+ * no return): sync finishes it, and the task that ran it ends "done". */
+static void test_crash_live_delete(void **state)
+{
+	char *args[] = {"snapshot", "delete", vm, "E", NULL};
+	char *out = NULL, *err = NULL;
+	json_t *tasks, *x, *j;
+	json_int_t after_id;
+	size_t i;
+	int rc;
+
+	(void)state;
+	force_off();
+	it_snapshot(&it, &m, "E", NULL);
+	it_model_stamp(&it, &m, "vda", S(2), 0);
+	it_snapshot(&it, &m, "F", NULL);
+	start_vm();
+	after_id = it_cat_int(&it, "SELECT IFNULL(max(id), 0) FROM tasks", NULL);
+	/* steps: the block jobs (1, 2), the catalog (3), the deletes */
+	rc = it_sd_rawv(&it, "crash:3", &out, &err, args);
+	if (rc != 137)
+		fail_msg("crash:3: exit %d, not 137\n%s%s", rc, out, err);
+	free(out);
+	free(err);
+	assert_int_equal(unfinished(), 1);
+	j = it_sd(&it, 0, "sync", vm, NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "recovered")), 1);
+	json_decref(j);
+	it_model_remove_snap(&m, "E");
+	tasks = it_sd(&it, 0, "tasks", NULL);
+	json_array_foreach(tasks, i, x)
+		if (json_integer_value(json_object_get(x, "id")) > after_id)
+			assert_string_equal(json_string_value(json_object_get(x, "state")), "done");
+	json_decref(tasks);
+	check_running(&m, "after the crashed delete was finished");
+	force_off();
+	it_check(&it, &m);
+}
+
 /* 5. start and stop, and what they (and a preview) refuse. */
 static void test_start_stop(void **state)
 {
@@ -1102,6 +1141,7 @@ int main(void)
 	    cmocka_unit_test(test_cancel_live_delete),
 	    cmocka_unit_test(test_memory_preview),
 	    cmocka_unit_test(test_crash_live_snapshot),
+	    cmocka_unit_test(test_crash_live_delete),
 	    cmocka_unit_test(test_start_stop),
 	    cmocka_unit_test(test_unmanaged_disk),
 	};
