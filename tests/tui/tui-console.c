@@ -455,6 +455,42 @@ static void test_clone(void **state)
 	snprintf(want, sizeof(want), "│ copy_of_%s", it.prefix);
 	tt_wait_for(&tt, want, WAIT);
 }
+/* A VM started outside (virsh) shows running (libvirt's events reach the
+ * console); H offers shut down or power off, and power off stops it; S
+ * starts it again from the console. */
+static void test_domain_events(void **state)
+{
+	char want[160];
+	char *const start[] = {"virsh", "-q", "-c", "qemu:///system", "start", web, NULL};
+
+	(void)state;
+	say("domain events");
+	open_console(&tt, false, NULL, false);
+	go_to_web(&tt, false);
+	free(it_must(start));
+	snprintf(want, sizeof(want), "%s · running", web);
+	tt_wait_for(&tt, want, WAIT);
+	tt_keys(&tt, "H", NULL);
+	snprintf(want, sizeof(want), "Stop %s?", web);
+	tt_wait_for(&tt, want, WAIT);
+	tt_wait_for(&tt, "[ Power off ]", WAIT);
+	tt_keys(&tt, "f", NULL);
+	snprintf(want, sizeof(want), "VM %s powered off", web);
+	tt_wait_for(&tt, want, WAIT);
+	snprintf(want, sizeof(want), "%s · shutoff", web);
+	tt_wait_for(&tt, want, WAIT);
+	tt_keys(&tt, "S", NULL);
+	snprintf(want, sizeof(want), "VM %s started", web);
+	tt_wait_for(&tt, want, WAIT);
+	snprintf(want, sizeof(want), "%s · running", web);
+	tt_wait_for(&tt, want, WAIT);
+	tt_keys(&tt, "H", NULL);
+	tt_wait_for(&tt, "[ Power off ]", WAIT);
+	tt_keys(&tt, "f", NULL);
+	snprintf(want, sizeof(want), "%s · shutoff", web);
+	tt_wait_for(&tt, want, WAIT);
+}
+
 
 static void test_quit(void **state)
 {
@@ -563,6 +599,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_refused, stop_console),
 	    cmocka_unit_test_teardown(test_custom_preview, stop_console),
 	    cmocka_unit_test_teardown(test_clone, stop_console),
+	    cmocka_unit_test_teardown(test_domain_events, stop_console),
 	    cmocka_unit_test_teardown(test_quit, stop_console),
 	};
 	struct sigaction sa;
