@@ -1,9 +1,13 @@
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "hv/live.h"
 #include "util/i18n.h"
 #include "util/mem.h"
 
@@ -78,6 +82,33 @@ int ctl_connect(struct ctl *ctl, const struct ctl_options *opts, struct sd_err *
 		return -1;
 	ctl->host_id = -1;
 	return open_catalog(ctl, opts, hv_uri(ctl->hv), err);
+}
+
+pid_t ctl_fork(struct ctl *ctl, struct sd_err *err)
+{
+	SD_AUTOFREE char *cat_path = ctl->cat ? sd_strdup(catalog_path(ctl->cat)) : NULL;
+	pid_t pid;
+
+	fflush(NULL);
+	if (ctl->cat) {
+		catalog_close(ctl->cat);
+		ctl->cat = NULL;
+	}
+	hv_events_pause();
+	pid = fork();
+	if (pid == 0)
+		return 0;
+	hv_events_resume();
+	if (pid < 0)
+		sd_err_set(err, SD_ERR_INTERNAL, _("cannot start a process: %s"), strerror(errno));
+	if (cat_path) {
+		struct sd_err cerr = SD_ERR_INIT;
+
+		ctl->cat = catalog_open(cat_path, &cerr);
+		if (!ctl->cat)
+			sd_err_set(err, cerr.code, "%s", cerr.msg);
+	}
+	return pid;
 }
 
 void ctl_close(struct ctl *ctl)

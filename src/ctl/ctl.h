@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "catalog/catalog.h"
 #include "hv/hv.h"
@@ -36,6 +37,13 @@ struct ctl *ctl_open_catalog(const struct ctl_options *opts, struct sd_err *err)
 /* Connects libvirt (when not yet) and records the host as ctl_open does. */
 int ctl_connect(struct ctl *ctl, const struct ctl_options *opts, struct sd_err *err);
 void ctl_close(struct ctl *ctl);
+/* fork() for a controller: its catalog connection is closed first (SQLite
+ * must not see a connection cross a fork) and reopened in the parent, and
+ * libvirt's event loop is paused across it (no loop lock held in the
+ * child). The child's controller has no catalog: it opens its own. Returns
+ * the pid, 0 in the child, -1 when fork failed (err set). In the parent, a
+ * catalog that cannot be reopened leaves ctl->cat NULL, with err set. */
+pid_t ctl_fork(struct ctl *ctl, struct sd_err *err);
 SD_DEFINE_AUTO(ctl, struct ctl, ctl_close)
 /* 0 when the controller may change things; -1 with err when it is read-only
  * or has no catalog. */

@@ -40,8 +40,7 @@ static bool domain_runs(struct ctl *ctl, const char *uuid)
 {
 	struct sd_err ignored = SD_ERR_INIT;
 	struct hv_domain *dom = hv_domain_lookup(ctl->hv, uuid, &ignored);
-	bool runs = dom && (dom->state == HV_STATE_RUNNING || dom->state == HV_STATE_PAUSED ||
-			    dom->state == HV_STATE_BLOCKED);
+	bool runs = dom && hv_state_runs(dom->state);
 
 	hv_domain_free(dom);
 	return runs;

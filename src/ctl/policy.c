@@ -388,8 +388,7 @@ static char *refusal(struct run *r, const struct catalog_policy *p, const struct
 {
 	if (e->code == SD_ERR_STATE) {
 		SD_AUTO(hv_domain) *dom = hv_domain_lookup(r->ctl->hv, p->vm_uuid, NULL);
-		if (dom && dom->state != HV_STATE_SHUTOFF && dom->state != HV_STATE_NOSTATE &&
-		    dom->state != HV_STATE_CRASHED)
+		if (dom && hv_state_runs(dom->state))
 			return sd_asprintf(_("the VM is %s and the snapshot engine refused it: %s"),
 					   hv_state_name(dom->state), e->msg);
 	}
@@ -643,8 +642,7 @@ static void run_item(struct run *r, struct item *it)
 		struct sd_err lerr = SD_ERR_INIT;
 		struct hv_domain *dom = p->memory ? hv_domain_lookup(r->ctl->hv, p->vm_uuid, &lerr)
 						  : NULL;
-		bool runs = dom && dom->state != HV_STATE_SHUTOFF && dom->state != HV_STATE_CRASHED &&
-			    dom->state != HV_STATE_NOSTATE;
+		bool runs = dom && hv_state_runs(dom->state);
 		struct plan_snapshot_req req = {.name = name,
 						.description = desc,
 						.disks = disks,

@@ -40,12 +40,6 @@ static bool is_disk(const struct hv_disk *d)
 	return sd_str_eq(d->device, "disk") || sd_str_eq(d->device, "lun");
 }
 
-static bool is_running(const struct hv_domain *dom)
-{
-	return dom->state != HV_STATE_SHUTOFF && dom->state != HV_STATE_NOSTATE &&
-	       dom->state != HV_STATE_CRASHED;
-}
-
 static void new_id(char out[37], void *opaque)
 {
 	(void)opaque;
@@ -130,7 +124,7 @@ static int register_vm(struct ctl *ctl, const struct hv_domain *dom, int64_t *vm
 		md = model_vm_disk(vm, hd->target);
 		if (!md || md->active_image_id || access(hd->source, F_OK) != 0)
 			continue;
-		chain = img_info_chain(hd->source, is_running(dom), NULL);
+		chain = img_info_chain(hd->source, hv_state_runs(dom->state), NULL);
 		if (!chain || chain->n == 0)
 			continue;
 		top = import_chain(ctl, vm, chain, changes);
@@ -169,7 +163,7 @@ static char *drift_reason(const struct model_vm *vm, const struct hv_domain *dom
 				return sd_asprintf(_("disk %s: layer %s is missing"), d->target,
 						   l->path);
 		if (chains) {
-			SD_AUTO(img_chain) *chain = img_info_chain(img->path, is_running(dom), NULL);
+			SD_AUTO(img_chain) *chain = img_info_chain(img->path, hv_state_runs(dom->state), NULL);
 			const struct model_image *l = img;
 			size_t k = 0;
 
@@ -247,7 +241,7 @@ static int load_vm(struct ctl *ctl, const char *name, const char *op, int flags,
 			   L->dom->name, L->state->drift_reason, L->dom->name);
 		return -1;
 	}
-	if ((flags & LOAD_OFF) && is_running(L->dom)) {
+	if ((flags & LOAD_OFF) && hv_state_runs(L->dom->state)) {
 		sd_err_set(err, SD_ERR_STATE,
 			   _("VM %s is %s: shut it off first ('snapdeck stop %s')"), L->dom->name,
 			   hv_state_name(L->dom->state), L->dom->name);
@@ -298,7 +292,7 @@ static void fill_env(struct plan_env *env, const struct loaded *L, char now[SD_I
 	env->domain_uuid = L->dom->uuid;
 	env->new_id = new_id;
 	env->opaque = NULL;
-	env->running = is_running(L->dom);
+	env->running = hv_state_runs(L->dom->state);
 }
 
 /* A delete on a running VM moves data with block jobs: a task, so that its
@@ -518,7 +512,7 @@ static int adopt(struct ctl *ctl, struct loaded *L, struct sd_err *err)
 		md = model_vm_disk(L->state, hd->target);
 		if (!md)
 			continue;
-		chains[nd] = img_info_chain(hd->source, is_running(L->dom), err);
+		chains[nd] = img_info_chain(hd->source, hv_state_runs(L->dom->state), err);
 		if (!chains[nd])
 			goto out;
 		disk_ids[nd] = md->id;
@@ -664,7 +658,7 @@ int ctl_start(struct ctl *ctl, const char *vm, char **message, struct sd_err *er
 	*message = NULL;
 	if (load_vm(ctl, vm, "start", LOAD_LOCK, &L, err) < 0)
 		goto out;
-	if (is_running(L.dom)) {
+	if (hv_state_runs(L.dom->state)) {
 		sd_err_set(err, SD_ERR_STATE, _("VM %s is running already"), L.dom->name);
 		goto out;
 	}
@@ -734,7 +728,7 @@ int ctl_stop(struct ctl *ctl, const char *vm, bool force, int timeout_s, char **
 	*message = NULL;
 	if (load_vm(ctl, vm, "stop", LOAD_LOCK, &L, err) < 0)
 		goto out;
-	if (!is_running(L.dom)) {
+	if (!hv_state_runs(L.dom->state)) {
 		sd_err_set(err, SD_ERR_STATE, _("VM %s is not running"), L.dom->name);
 		goto out;
 	}

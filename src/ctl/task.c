@@ -19,7 +19,6 @@
 #include "ctl/deploy.h"
 #include "ctl/engine.h"
 #include "ctl/task.h"
-#include "hv/live.h"
 #include "img/img.h"
 #include "util/auto.h"
 #include "util/conf.h"
@@ -605,21 +604,12 @@ int ctl_task_execute(struct ctl *ctl, int64_t vm_id, const char *vm_name, const 
 			json_decref(tplan);
 			return -1;
 		}
-		fflush(NULL);
-		/* SQLite must not see a connection cross a fork: the child opens
-		 * its own, and so does the parent again */
-		catalog_close(ctl->cat);
-		ctl->cat = NULL;
-		/* nor may a libvirt event-loop lock be held when it forks */
-		hv_events_pause();
-		pid = fork();
+		pid = ctl_fork(ctl, err);
 		if (pid == 0) {
 			close(p[0]);
 			detached_child(ctl, &r, vm_id, vm_name, plan, p[1]);
 		}
-		hv_events_resume();
 		close(p[1]);
-		ctl->cat = catalog_open(r.cat_path, err);
 		if (!ctl->cat || pid < 0 || read(p[0], &c, 1) != 1 || c != 'K') {
 			sd_err_set(err, SD_ERR_INTERNAL, _("the task's process did not start"));
 			if (pid < 0 && ctl->cat)

@@ -118,26 +118,13 @@ int ctl_background(struct ctl *ctl, const struct ctl_options *opts, ctl_backgrou
 		sd_err_set(err, SD_ERR_IO, _("cannot make a pipe: %s"), strerror(errno));
 		return -1;
 	}
-	fflush(NULL);
-	/* SQLite must not see a connection cross a fork: the child opens its
-	 * own, and so does the parent again */
-	if (ctl->cat) {
-		catalog_close(ctl->cat);
-		ctl->cat = NULL;
-	}
-	/* nor may a libvirt event-loop lock be held when it forks */
-	hv_events_pause();
-	pid = fork();
+	pid = ctl_fork(ctl, err);
 	if (pid == 0) {
 		close(p[0]);
 		background_child(&child, fn, arg, p[1]);
 	}
-	hv_events_resume();
 	close(p[1]);
-	if (cat_path)
-		ctl->cat = catalog_open(cat_path, err);
 	if (pid < 0) {
-		sd_err_set(err, SD_ERR_INTERNAL, _("cannot start a process: %s"), strerror(errno));
 		close(p[0]);
 		return -1;
 	}

@@ -333,8 +333,7 @@ struct ctl_vm_detail *ctl_vm_show(struct ctl *ctl, const char *vm, struct sd_err
 		}
 	}
 
-	running = d->dom->state != HV_STATE_SHUTOFF && d->dom->state != HV_STATE_NOSTATE &&
-		  d->dom->state != HV_STATE_CRASHED;
+	running = hv_state_runs(d->dom->state);
 	d->disks = sd_calloc(d->dom->ndisks ? d->dom->ndisks : 1, sizeof(*d->disks));
 	for (size_t i = 0; i < d->dom->ndisks; i++) {
 		const struct hv_disk *hd = &d->dom->disks[i];

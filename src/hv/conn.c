@@ -173,6 +173,11 @@ const char *hv_state_name(enum hv_state state)
 	return state_names[state].name;
 }
 
+bool hv_state_runs(enum hv_state state)
+{
+	return state != HV_STATE_SHUTOFF && state != HV_STATE_NOSTATE && state != HV_STATE_CRASHED;
+}
+
 const char *hv_state_label(enum hv_state state)
 {
 	if ((size_t)state >= SD_N_ELEMENTS(state_names))

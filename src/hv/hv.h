@@ -40,6 +40,9 @@ enum hv_state {
 const char *hv_state_name(enum hv_state state);
 /* Short label for tables: "run", "off", ... (translated) */
 const char *hv_state_label(enum hv_state state);
+/* Does a QEMU process run the domain (running, paused, being shut down,
+ * suspended...)? Then its disks belong to QEMU: live paths only. */
+bool hv_state_runs(enum hv_state state);
 
 struct hv_disk {
 	char *device;      /* "disk", "cdrom", "floppy", "lun" */

@@ -271,12 +271,6 @@ static const struct ctl_vm_row *need_vm(struct tui *t)
 	return r;
 }
 
-static bool runs(const struct ctl_vm_row *r)
-{
-	return r->state == HV_STATE_RUNNING || r->state == HV_STATE_PAUSED ||
-	       r->state == HV_STATE_BLOCKED || r->state == HV_STATE_SHUTDOWN;
-}
-
 static int stop_soft(struct tui *t, void *ctx);
 static int stop_hard(struct tui *t, void *ctx);
 static struct op *op_new(enum op_kind kind, const struct ctl_vm_row *r,
@@ -310,7 +304,7 @@ static const struct ctl_vm_row *need_off(struct tui *t, const char *what)
 	const struct ctl_vm_row *r = need_vm(t);
 	SD_AUTOFREE char *why = NULL;
 
-	if (!r || !runs(r))
+	if (!r || !hv_state_runs(r->state))
 		return r;
 	why = sd_asprintf(_("VM %s is running: %s needs it shut off."), r->name, what);
 	ask_stop(t, r, why);
@@ -1028,7 +1022,7 @@ int tui_act_start(struct tui *t)
 
 	if (!r)
 		return TUI_REDRAW;
-	if (runs(r)) {
+	if (hv_state_runs(r->state)) {
 		tui_status(t, true, _("VM %s is running already"), r->name);
 		return TUI_REDRAW;
 	}
@@ -1042,7 +1036,7 @@ int tui_act_stop(struct tui *t)
 
 	if (!r)
 		return TUI_REDRAW;
-	if (!runs(r)) {
+	if (!hv_state_runs(r->state)) {
 		tui_status(t, true, _("VM %s is not running"), r->name);
 		return TUI_REDRAW;
 	}
