@@ -95,22 +95,17 @@ static enum fault fault_at(int seq)
 
 /* ---- step executors ---- */
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static int step_create_overlay(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *path = jstr(a, "path"), *pool = jstr(a, "pool");
+	const char *path = ctl_arg(a, "path"), *pool = ctl_arg(a, "pool");
 	struct sd_err lerr = SD_ERR_INIT;
 	int rc;
 
 	if (pool)
-		rc = hv_volume_create(ctl->hv, pool, jstr(a, "name"), "qcow2", 0, jstr(a, "backing"),
-				      jstr(a, "backing_format"), NULL, &lerr);
+		rc = hv_volume_create(ctl->hv, pool, ctl_arg(a, "name"), "qcow2", 0, ctl_arg(a, "backing"),
+				      ctl_arg(a, "backing_format"), NULL, &lerr);
 	else
-		rc = img_create(path, "qcow2", 0, jstr(a, "backing"), jstr(a, "backing_format"),
+		rc = img_create(path, "qcow2", 0, ctl_arg(a, "backing"), ctl_arg(a, "backing_format"),
 				&lerr);
 	if (rc < 0 && access(path, F_OK) == 0 &&
 	    (lerr.code == SD_ERR_EXISTS || lerr.code == SD_ERR_IMG)) {
@@ -124,9 +119,9 @@ static int step_create_overlay(struct ctl *ctl, const json_t *a, struct sd_err *
 
 static int step_delete_volume(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *path = jstr(a, "path");
+	const char *path = ctl_arg(a, "path");
 
-	if (jstr(a, "pool"))
+	if (ctl_arg(a, "pool"))
 		return hv_volume_delete_path(ctl->hv, path, err);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		sd_err_set(err, SD_ERR_IO, _("cannot delete %s: %s"), path, strerror(errno));
@@ -137,7 +132,7 @@ static int step_delete_volume(struct ctl *ctl, const json_t *a, struct sd_err *e
 
 static int step_define_domain(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *xml = jstr(a, "xml");
+	const char *xml = ctl_arg(a, "xml");
 	const json_t *sources = json_object_get(a, "sources"), *only = json_object_get(a, "only");
 	const json_t *imports = json_object_get(a, "imports"), *v;
 	struct hv_disk_source src[64];
@@ -148,7 +143,7 @@ static int step_define_domain(struct ctl *ctl, const json_t *a, struct sd_err *e
 	char **targets;
 	SD_AUTOFREE char *out = NULL;
 
-	if (!sources && !only && !imports && !jstr(a, "name"))
+	if (!sources && !only && !imports && !ctl_arg(a, "name"))
 		return hv_domain_define(ctl->hv, xml, err);
 	targets = hv_domain_xml_disk_targets(xml, err);
 	if (!targets)
@@ -157,14 +152,14 @@ static int step_define_domain(struct ctl *ctl, const json_t *a, struct sd_err *e
 		if (nsrc >= SD_N_ELEMENTS(src))
 			break;
 		src[nsrc].target = k;
-		src[nsrc].path = jstr(v, "path");
-		src[nsrc].format = jstr(v, "format");
+		src[nsrc].path = ctl_arg(v, "path");
+		src[nsrc].format = ctl_arg(v, "format");
 		nsrc++;
 	}
 	json_array_foreach(imports, i, v) {
-		if (nimp < SD_N_ELEMENTS(imp) && !sd_strv_contains(targets, jstr(v, "target"))) {
-			imp[nimp].target = jstr(v, "target");
-			imp[nimp].from_xml = jstr(v, "from_xml");
+		if (nimp < SD_N_ELEMENTS(imp) && !sd_strv_contains(targets, ctl_arg(v, "target"))) {
+			imp[nimp].target = ctl_arg(v, "target");
+			imp[nimp].from_xml = ctl_arg(v, "from_xml");
 			nimp++;
 		}
 	}
@@ -177,7 +172,7 @@ static int step_define_domain(struct ctl *ctl, const json_t *a, struct sd_err *e
 			if (!keep)
 				remove[nrem++] = targets[i];
 		}
-	out = hv_domain_xml_edit(xml, jstr(a, "name"), jstr(a, "uuid"), src, nsrc, remove, nrem,
+	out = hv_domain_xml_edit(xml, ctl_arg(a, "name"), ctl_arg(a, "uuid"), src, nsrc, remove, nrem,
 				 imp, nimp, err);
 	sd_strv_free(targets);
 	if (!out)
@@ -187,8 +182,8 @@ static int step_define_domain(struct ctl *ctl, const json_t *a, struct sd_err *e
 
 static int step_qemu_rebase(const json_t *a, struct sd_err *err)
 {
-	return img_rebase(jstr(a, "top"), jstr(a, "format"), jstr(a, "backing"),
-			  jstr(a, "backing_format"), json_is_true(json_object_get(a, "safe")), err);
+	return img_rebase(ctl_arg(a, "top"), ctl_arg(a, "format"), ctl_arg(a, "backing"),
+			  ctl_arg(a, "backing_format"), json_is_true(json_object_get(a, "safe")), err);
 }
 
 /* Runs one step that is not the catalog step. */
@@ -202,7 +197,7 @@ static int run_step(struct ctl *ctl, const char *kind, const json_t *args, struc
 	if (strcmp(kind, "define_domain") == 0)
 		return step_define_domain(ctl, args, err);
 	if (strcmp(kind, "qemu_commit") == 0)
-		return img_commit(jstr(args, "top"), jstr(args, "format"), err);
+		return img_commit(ctl_arg(args, "top"), ctl_arg(args, "format"), err);
 	if (strcmp(kind, "qemu_rebase") == 0)
 		return step_qemu_rebase(args, err);
 	if (ctl_task_step_kind(kind)) /* copies, clones: ctl/task.c */
@@ -258,7 +253,7 @@ static int roll_back(struct run_state *rs, const struct catalog_op *op, int from
 		if (st->undo) {
 			undo = json_loads(st->undo, 0, NULL);
 			if (json_is_object(undo) &&
-			    run_step(rs->ctl, jstr(undo, "kind"), json_object_get(undo, "args"),
+			    run_step(rs->ctl, ctl_arg(undo, "kind"), json_object_get(undo, "args"),
 				     err) < 0)
 				return -1;
 		}
@@ -451,7 +446,7 @@ int ctl_engine_run(struct ctl *ctl, int64_t vm_id, const char *vm_name, const js
 	size_t n = json_array_size(steps), i;
 	struct catalog_step *cs = sd_calloc(n ? n : 1, sizeof(*cs));
 	SD_AUTOFREE char *plan_text = json_dumps(plan, JSON_COMPACT);
-	struct run_state rs = { ctl, vm_id, vm_name, 0, jstr(plan, "op"),
+	struct run_state rs = { ctl, vm_id, vm_name, 0, ctl_arg(plan, "op"),
 				(int)json_integer_value(json_object_get(plan, "pnr")), false };
 	struct catalog_op op = { 0 };
 	int rc;
@@ -459,7 +454,7 @@ int ctl_engine_run(struct ctl *ctl, int64_t vm_id, const char *vm_name, const js
 	json_array_foreach(steps, i, st) {
 		const json_t *undo = json_object_get(st, "undo");
 		cs[i].seq = (int)i + 1;
-		cs[i].kind = (char *)jstr(st, "kind");
+		cs[i].kind = (char *)ctl_arg(st, "kind");
 		cs[i].args = json_dumps(json_object_get(st, "args"), JSON_COMPACT);
 		cs[i].undo = json_is_object(undo) ? json_dumps(undo, JSON_COMPACT) : NULL;
 		cs[i].destructive = json_is_true(json_object_get(st, "destructive"));

@@ -24,4 +24,10 @@ int ctl_engine_run(struct ctl *ctl, int64_t vm_id, const char *vm_name, const js
 int ctl_engine_recover(struct ctl *ctl, int64_t vm_id, ctl_say_fn say, void *opaque, int *count,
 		       struct sd_err *err);
 
+/* A string member of a plan's JSON (a step's argument), or NULL. */
+static inline const char *ctl_arg(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/engine.h"
 #include "ctl/live.h"
 #include "ctl/task.h"
 #include "hv/live.h"
@@ -17,11 +18,6 @@
 #include "util/str.h"
 
 #define LIVE_MAX_DISKS 64
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 /* The top of target's live chain (caller frees), or NULL. */
 static char *live_top(struct ctl *ctl, const char *uuid, const char *target, struct sd_err *err)
@@ -48,18 +44,18 @@ static bool domain_runs(struct ctl *ctl, const char *uuid)
 
 static int step_live_snapshot(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *uuid = jstr(a, "uuid");
+	const char *uuid = ctl_arg(a, "uuid");
 	const json_t *disks = json_object_get(a, "disks"), *v;
 	struct hv_live_disk d[LIVE_MAX_DISKS];
-	struct hv_live_snapshot s = { d, 0, jstr(a, "memory_path"),
+	struct hv_live_snapshot s = { d, 0, ctl_arg(a, "memory_path"),
 				      json_is_true(json_object_get(a, "quiesce")) };
 	size_t i, included = 0, taken = 0;
 
 	json_array_foreach(disks, i, v) {
 		if (s.ndisks >= LIVE_MAX_DISKS)
 			break;
-		d[s.ndisks].target = jstr(v, "target");
-		d[s.ndisks].path = jstr(v, "path");
+		d[s.ndisks].target = ctl_arg(v, "target");
+		d[s.ndisks].path = ctl_arg(v, "path");
 		if (d[s.ndisks].path) {
 			SD_AUTOFREE char *top = live_top(ctl, uuid, d[s.ndisks].target, err);
 			if (!top)
@@ -126,14 +122,14 @@ static int define_source(struct ctl *ctl, const char *uuid, const char *target, 
 
 static int step_live_unsnapshot(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *uuid = jstr(a, "uuid"), *mem = jstr(a, "memory_path");
+	const char *uuid = ctl_arg(a, "uuid"), *mem = ctl_arg(a, "memory_path");
 	const json_t *disks = json_object_get(a, "disks"), *v;
 	bool runs = domain_runs(ctl, uuid);
 	size_t i;
 
 	json_array_foreach(disks, i, v) {
-		const char *target = jstr(v, "target"), *top = jstr(v, "top");
-		const char *base = jstr(v, "base");
+		const char *target = ctl_arg(v, "target"), *top = ctl_arg(v, "top");
+		const char *base = ctl_arg(v, "base");
 
 		if (runs) {
 			SD_AUTOFREE char *now = live_top(ctl, uuid, target, err);
@@ -152,7 +148,7 @@ static int step_live_unsnapshot(struct ctl *ctl, const json_t *a, struct sd_err 
 		/* shut off meanwhile: qemu-img, then the definition */
 		if (access(top, F_OK) == 0 && img_commit(top, "qcow2", err) < 0)
 			return -1;
-		if (define_source(ctl, uuid, target, base, jstr(v, "format"), err) < 0)
+		if (define_source(ctl, uuid, target, base, ctl_arg(v, "format"), err) < 0)
 			return -1;
 	}
 	if (mem && unlink(mem) < 0 && errno != ENOENT) {
@@ -171,9 +167,9 @@ static bool on_progress(uint64_t done, uint64_t total, void *opaque)
 
 static int step_block_job(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *kind = jstr(a, "job"), *limit = getenv("SNAPDECK_COPY_RATE_LIMIT");
-	struct hv_job job = { .kind = HV_JOB_COMMIT, .target = jstr(a, "target"),
-			      .base = jstr(a, "base"), .top = jstr(a, "top") };
+	const char *kind = ctl_arg(a, "job"), *limit = getenv("SNAPDECK_COPY_RATE_LIMIT");
+	struct hv_job job = { .kind = HV_JOB_COMMIT, .target = ctl_arg(a, "target"),
+			      .base = ctl_arg(a, "base"), .top = ctl_arg(a, "top") };
 	uint64_t rate = 0;
 	int rc;
 
@@ -186,7 +182,7 @@ static int step_block_job(struct ctl *ctl, const json_t *a, struct sd_err *err)
 	else if (sd_str_eq(kind, "pull"))
 		job.kind = HV_JOB_PULL;
 	ctl_task_move_begin(job.target, (uint64_t)json_integer_value(json_object_get(a, "bytes")));
-	rc = hv_block_job_run(ctl->hv, jstr(a, "uuid"), &job, on_progress, NULL, err);
+	rc = hv_block_job_run(ctl->hv, ctl_arg(a, "uuid"), &job, on_progress, NULL, err);
 	if (rc < 0)
 		/* a cancelled job was aborted: the chain is as it was */
 		return ctl_task_cancel_asked() ? CTL_STEP_UNTOUCHED : -1;

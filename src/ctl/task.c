@@ -194,11 +194,6 @@ bool ctl_task_cancel_asked(void)
 
 /* ---- the step kinds of model/plan-clone.c ---- */
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static int check_cancel(struct sd_err *err)
 {
 	if (current && (current->cancel || interrupted)) {
@@ -218,19 +213,19 @@ static void refresh_pool(struct ctl *ctl, const char *pool)
 
 static int step_remove_copy(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *path = jstr(a, "path");
+	const char *path = ctl_arg(a, "path");
 
 	if (path && unlink(path) < 0 && errno != ENOENT) {
 		sd_err_set(err, SD_ERR_IO, _("cannot delete %s: %s"), path, strerror(errno));
 		return -1;
 	}
-	refresh_pool(ctl, jstr(a, "pool"));
+	refresh_pool(ctl, ctl_arg(a, "pool"));
 	return 0;
 }
 
 static int step_copy_disk(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *path = jstr(a, "path"), *target = jstr(a, "target");
+	const char *path = ctl_arg(a, "path"), *target = ctl_arg(a, "target");
 	const char *limit = getenv("SNAPDECK_COPY_RATE_LIMIT");
 	uint64_t rate = 0, bytes = (uint64_t)json_integer_value(json_object_get(a, "bytes"));
 	static volatile int never;
@@ -255,15 +250,15 @@ static int step_copy_disk(struct ctl *ctl, const json_t *a, struct sd_err *err)
 		current->frac = 0;
 		pthread_mutex_unlock(&current->mu);
 	}
-	rc = img_convert(jstr(a, "src"), jstr(a, "src_format"), path, jstr(a, "format"), rate,
+	rc = img_convert(ctl_arg(a, "src"), ctl_arg(a, "src_format"), path, ctl_arg(a, "format"), rate,
 			 current ? on_fraction : NULL, current, current ? &current->cancel : &never,
 			 err);
 	if (rc < 0) {
 		unlink(path);
-		refresh_pool(ctl, jstr(a, "pool"));
+		refresh_pool(ctl, ctl_arg(a, "pool"));
 		return -1;
 	}
-	refresh_pool(ctl, jstr(a, "pool"));
+	refresh_pool(ctl, ctl_arg(a, "pool"));
 	if (current) {
 		pthread_mutex_lock(&current->mu);
 		current->base += bytes;
@@ -276,7 +271,7 @@ static int step_copy_disk(struct ctl *ctl, const json_t *a, struct sd_err *err)
 
 static int step_define_new_domain(struct ctl *ctl, const json_t *a, struct sd_err *err)
 {
-	const char *xml = jstr(a, "xml"), *name = jstr(a, "name"), *uuid = jstr(a, "uuid");
+	const char *xml = ctl_arg(a, "xml"), *name = ctl_arg(a, "name"), *uuid = ctl_arg(a, "uuid");
 	const json_t *sources = json_object_get(a, "sources"), *only = json_object_get(a, "only");
 	const json_t *macs = json_object_get(a, "macs"), *v;
 	struct hv_disk_source *src;
@@ -305,8 +300,8 @@ static int step_define_new_domain(struct ctl *ctl, const json_t *a, struct sd_er
 	json_object_foreach((json_t *)sources, k, v)
 	{
 		src[nsrc].target = k;
-		src[nsrc].path = jstr(v, "path");
-		src[nsrc].format = jstr(v, "format");
+		src[nsrc].path = ctl_arg(v, "path");
+		src[nsrc].format = ctl_arg(v, "format");
 		nsrc++;
 	}
 	for (i = 0; targets[i]; i++) {
@@ -327,8 +322,8 @@ static int step_define_new_domain(struct ctl *ctl, const json_t *a, struct sd_er
 	free(remove);
 	free(mac);
 	sd_strv_free(targets);
-	if (out && jstr(a, "network")) {
-		char *net = hv_domain_xml_set_network(out, jstr(a, "network"), err);
+	if (out && ctl_arg(a, "network")) {
+		char *net = hv_domain_xml_set_network(out, ctl_arg(a, "network"), err);
 		free(out);
 		out = net;
 	}
@@ -349,29 +344,29 @@ static int step_register_vm(struct ctl *ctl, const json_t *a, struct sd_err *err
 		json_decref(changes);
 		return -1;
 	}
-	if (catalog_vm_register(ctl->cat, ctl->host_id, jstr(a, "uuid"), jstr(a, "name"), &vm_id,
+	if (catalog_vm_register(ctl->cat, ctl->host_id, ctl_arg(a, "uuid"), ctl_arg(a, "name"), &vm_id,
 				err) < 0)
 		goto fail;
 	json_array_foreach(disks, i, d)
 	{
 		SD_AUTOFREE char *disk_id = NULL;
 
-		if (catalog_disk_ensure(ctl->cat, vm_id, jstr(d, "target"), &disk_id, err) < 0)
+		if (catalog_disk_ensure(ctl->cat, vm_id, ctl_arg(d, "target"), &disk_id, err) < 0)
 			goto fail;
 		json_array_append_new(
 		    changes,
 		    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:O}", "op", "image_add", "id",
-			      jstr(d, "image_id"), "path", jstr(d, "path"), "format",
-			      jstr(d, "format"), "parent_id", jstr(d, "parent_id"), "pool",
-			      jstr(d, "pool"), "virtual_size", json_object_get(d, "virtual_size")));
+			      ctl_arg(d, "image_id"), "path", ctl_arg(d, "path"), "format",
+			      ctl_arg(d, "format"), "parent_id", ctl_arg(d, "parent_id"), "pool",
+			      ctl_arg(d, "pool"), "virtual_size", json_object_get(d, "virtual_size")));
 		json_array_append_new(changes,
 				      json_pack("{s:s,s:s,s:s}", "op", "disk_set_active", "disk_id",
-						disk_id, "image_id", jstr(d, "image_id")));
+						disk_id, "image_id", ctl_arg(d, "image_id")));
 	}
 	json_array_foreach(events, i, e) json_array_append_new(
-	    changes, json_pack("{s:s,s:s?,s:s,s:s,s:s}", "op", "event", "vm", jstr(a, "vm"),
-			       "event_op", jstr(a, "event_op") ? jstr(a, "event_op") : "clone",
-			       "level", jstr(e, "level"), "message", jstr(e, "message")));
+	    changes, json_pack("{s:s,s:s?,s:s,s:s,s:s}", "op", "event", "vm", ctl_arg(a, "vm"),
+			       "event_op", ctl_arg(a, "event_op") ? ctl_arg(a, "event_op") : "clone",
+			       "level", ctl_arg(e, "level"), "message", ctl_arg(e, "message")));
 	if (catalog_apply(ctl->cat, ctl->host_id, vm_id, changes, err) < 0)
 		goto fail;
 	json_decref(changes);
@@ -402,7 +397,7 @@ int ctl_task_step(struct ctl *ctl, const char *kind, const json_t *args, struct 
 	if (strcmp(kind, "define_new_domain") == 0)
 		return step_define_new_domain(ctl, args, err);
 	if (strcmp(kind, "undefine_domain") == 0)
-		return hv_domain_remove(ctl->hv, jstr(args, "uuid"), err);
+		return hv_domain_remove(ctl->hv, ctl_arg(args, "uuid"), err);
 	if (strcmp(kind, "register_vm") == 0)
 		return step_register_vm(ctl, args, err);
 	if (strcmp(kind, "register_template") == 0) /* ctl/deploy.c */
@@ -746,7 +741,7 @@ int ctl_task_check_plan(struct ctl *ctl, const struct model_vm *vm, const json_t
 		return 0;
 	json_array_foreach(json_object_get(plan, "steps"), i, st)
 	{
-		const char *kind = jstr(st, "kind");
+		const char *kind = ctl_arg(st, "kind");
 		const json_t *args = json_object_get(st, "args");
 		const struct model_image *img = NULL;
 		const json_t *c;
@@ -755,11 +750,11 @@ int ctl_task_check_plan(struct ctl *ctl, const struct model_vm *vm, const json_t
 		int h;
 
 		if (sd_str_eq(kind, "delete_volume"))
-			img = model_vm_image_by_path(vm, jstr(args, "path"));
+			img = model_vm_image_by_path(vm, ctl_arg(args, "path"));
 		else if (sd_str_eq(kind, "qemu_rebase"))
-			img = model_vm_image_by_path(vm, jstr(args, "top"));
+			img = model_vm_image_by_path(vm, ctl_arg(args, "top"));
 		else if (sd_str_eq(kind, "qemu_commit")) {
-			img = model_vm_image_by_path(vm, jstr(args, "top"));
+			img = model_vm_image_by_path(vm, ctl_arg(args, "top"));
 			img = img ? model_vm_image(vm, img->parent_id) : NULL;
 		}
 		if (img) {
@@ -777,9 +772,9 @@ int ctl_task_check_plan(struct ctl *ctl, const struct model_vm *vm, const json_t
 		}
 		json_array_foreach(json_object_get(args, "changes"), k, c)
 		{
-			if (!sd_str_eq(jstr(c, "op"), "image_remove"))
+			if (!sd_str_eq(ctl_arg(c, "op"), "image_remove"))
 				continue;
-			h = held(ctl, jstr(c, "id"), &task, err);
+			h = held(ctl, ctl_arg(c, "id"), &task, err);
 			if (h < 0)
 				return -1;
 			if (h > 0) {

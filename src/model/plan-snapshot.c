@@ -93,13 +93,7 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 		top = model_vm_image(vm, d->active_image_id);
 		if (!top) {
 			sd_err_set(err, SD_ERR_INTERNAL, _("disk %s has no known top layer"), d->target);
-			json_decref(plan);
-			json_decref(changes);
-			json_decref(sources);
-			json_decref(sdisks);
-			json_decref(live);
-			json_decref(back);
-			return NULL;
+			goto fail;
 		}
 		env->new_id(oid, env->opaque);
 		path = plan_overlay_path(top->path, oid);
@@ -124,13 +118,7 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 	}
 	if (included == 0) {
 		sd_err_set(err, SD_ERR_INVALID, _("VM %s has no disk to snapshot"), vm->name);
-		json_decref(plan);
-		json_decref(changes);
-		json_decref(sources);
-		json_decref(sdisks);
-		json_decref(live);
-		json_decref(back);
-		return NULL;
+		goto fail;
 	}
 	if (env->running) {
 		SD_AUTOFREE char *label =
@@ -180,4 +168,12 @@ json_t *plan_snapshot_create(const struct model_vm *vm, const struct plan_env *e
 			    json_pack("{s:s,s:s,s:I}", "id", snap_id, "name", name, "disks",
 				      (json_int_t)included));
 	return plan;
+fail:
+	json_decref(plan);
+	json_decref(changes);
+	json_decref(sources);
+	json_decref(sdisks);
+	json_decref(live);
+	json_decref(back);
+	return NULL;
 }
