@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/state.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 void model_image_clear(struct model_image *img)
@@ -115,6 +117,57 @@ const struct model_snapshot *model_vm_snapshot(const struct model_vm *vm, const 
 		if (strcmp(vm->snapshots[i].name, id_or_name) == 0)
 			return &vm->snapshots[i];
 	return NULL;
+}
+
+const struct model_snapshot_disk *model_snapshot_disk_by_target(const struct model_snapshot *s,
+								const char *target)
+{
+	for (size_t i = 0; target && i < s->ndisks; i++)
+		if (sd_str_eq(s->disks[i].target, target))
+			return &s->disks[i];
+	return NULL;
+}
+
+static void add_target(char ***v, size_t *n, const char *target)
+{
+	if (!target || sd_strv_contains(*v, target))
+		return;
+	*v = sd_realloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = sd_strdup(target);
+	(*v)[*n] = NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool model_preview_kept(const struct model_preview *p, const char *disk_id)
+{
+	json_t *tops;
+	bool kept;
+
+	if (!p || !p->saved_tops || !disk_id)
+		return false;
+	tops = json_loads(p->saved_tops, 0, NULL);
+	kept = json_is_string(json_object_get(tops, disk_id));
+	json_decref(tops);
+	return kept;
+}
+
+char **model_vm_targets(const struct model_vm *vm)
+{
+	char **v = sd_calloc(1, sizeof(char *));
+	size_t n = 0;
+
+	for (size_t i = 0; i < vm->ndisks; i++)
+		add_target(&v, &n, vm->disks[i].target);
+	for (size_t i = 0; i < vm->nsnapshots; i++)
+		for (size_t d = 0; d < vm->snapshots[i].ndisks; d++)
+			add_target(&v, &n, vm->snapshots[i].disks[d].target);
+	if (n > 1)
+		qsort(v, n, sizeof(char *), cmp_str);
+	return v;
 }
 
 const struct model_snapshot_disk *model_snapshot_disk(const struct model_snapshot *s,

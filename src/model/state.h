@@ -91,5 +91,13 @@ const struct model_disk *model_vm_disk_by_id(const struct model_vm *vm, const ch
 const struct model_snapshot *model_vm_snapshot(const struct model_vm *vm, const char *id_or_name);
 const struct model_snapshot_disk *model_snapshot_disk(const struct model_snapshot *s,
 						      const char *disk_id);
+/* The snapshot's disk with that target ("vda"), or NULL. */
+const struct model_snapshot_disk *model_snapshot_disk_by_target(const struct model_snapshot *s,
+								const char *target);
+/* Did the state kept aside by preview p (may be NULL) have disk disk_id? */
+bool model_preview_kept(const struct model_preview *p, const char *disk_id);
+/* Every disk target the VM has or any of its snapshots holds, sorted,
+ * NULL-terminated; caller frees with sd_strv_free. */
+char **model_vm_targets(const struct model_vm *vm);
 
 #endif

@@ -45,14 +45,6 @@ static bool vm_has_disk(const struct grid *g, const char *target)
 	return d && d->active_image_id;
 }
 
-static bool snap_has_disk(const struct model_snapshot *s, const char *target)
-{
-	for (size_t i = 0; i < s->ndisks; i++)
-		if (sd_str_eq(s->disks[i].target, target))
-			return true;
-	return false;
-}
-
 static bool enabled(const struct grid *g, size_t row, size_t col)
 {
 	const struct model_snapshot *s = row_snap(g, row);
@@ -63,7 +55,7 @@ static bool enabled(const struct grid *g, size_t row, size_t col)
 		return (long)row == g->config && s && s->memory_path;
 	if (col - COL_DISK0 >= g->ntargets)
 		return false;
-	return s ? snap_has_disk(s, g->targets[col - COL_DISK0])
+	return s ? model_snapshot_disk_by_target(s, g->targets[col - COL_DISK0]) != NULL
 		 : vm_has_disk(g, g->targets[col - COL_DISK0]);
 }
 
@@ -76,20 +68,6 @@ static int cmp_created_desc(const void *a, const void *b, void *vm)
 	int c = strcmp(y ? y : "", x ? x : "");
 
 	return c ? c : i < j ? 1 : i > j ? -1 : 0;
-}
-
-static void add_target(struct grid *g, const char *target)
-{
-	for (size_t i = 0; i < g->ntargets; i++)
-		if (sd_str_eq(g->targets[i], target))
-			return;
-	if (g->ntargets < GRID_MAX_DISKS)
-		g->targets[g->ntargets++] = sd_strdup(target);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* ---- drawing ---- */
@@ -394,12 +372,13 @@ struct tui_view *tui_grid_new(struct tui *t)
 	for (size_t i = 0; i < vm->nsnapshots; i++)
 		g->order[i] = i;
 	qsort_r(g->order, vm->nsnapshots, sizeof(size_t), cmp_created_desc, (void *)vm);
-	for (size_t i = 0; i < vm->ndisks; i++)
-		add_target(g, vm->disks[i].target);
-	for (size_t i = 0; i < vm->nsnapshots; i++)
-		for (size_t d = 0; d < vm->snapshots[i].ndisks; d++)
-			add_target(g, vm->snapshots[i].disks[d].target);
-	qsort(g->targets, g->ntargets, sizeof(char *), cmp_str);
+	{
+		char **targets = model_vm_targets(vm);
+		for (size_t i = 0; targets[i]; i++)
+			if (g->ntargets < GRID_MAX_DISKS)
+				g->targets[g->ntargets++] = sd_strdup(targets[i]);
+		sd_strv_free(targets);
+	}
 	g->config = 0;
 	for (size_t k = 0; k < g->ntargets; k++)
 		g->disk[k] = vm_has_disk(g, g->targets[k]) ? 0 : -1;

@@ -142,28 +142,12 @@ static size_t find(const struct id_index *ix, size_t n, const char *id)
 	return hit ? hit->i : SIZE_MAX;
 }
 
-static void add_target(struct tree_view *tv, const char *target)
-{
-	for (size_t i = 0; i < tv->ntargets; i++)
-		if (strcmp(tv->targets[i], target) == 0)
-			return;
-	tv->targets = sd_realloc(tv->targets, (tv->ntargets + 1) * sizeof(char *));
-	tv->targets[tv->ntargets++] = sd_strdup(target);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void clear_rows(struct tree_view *tv)
 {
 	for (size_t i = 0; i < tv->nrows; i++)
 		free(tv->rows[i].lead);
 	tv->nrows = 0;
-	for (size_t i = 0; i < tv->ntargets; i++)
-		free(tv->targets[i]);
-	free(tv->targets);
+	sd_strv_free(tv->targets);
 	tv->targets = NULL;
 	tv->ntargets = 0;
 }
@@ -205,13 +189,8 @@ static void rebuild(struct tui *t)
 	}
 	for (size_t i = 0; i < roots.nkids; i++)
 		emit(&b, roots.kids[i], "", "", SIZE_MAX);
-	for (size_t i = 0; i < vm->ndisks; i++)
-		add_target(tv, vm->disks[i].target);
-	for (size_t i = 0; i < b.nsnap; i++)
-		for (size_t d = 0; d < vm->snapshots[i].ndisks; d++)
-			add_target(tv, vm->snapshots[i].disks[d].target);
-	if (tv->ntargets > 1)
-		qsort(tv->targets, tv->ntargets, sizeof(char *), cmp_str);
+	tv->targets = model_vm_targets(vm);
+	tv->ntargets = sd_strv_len(tv->targets);
 	for (size_t i = 0; i < b.nsnap + 2; i++)
 		free(b.nodes[i].kids);
 	free(roots.kids);
@@ -324,19 +303,11 @@ static void disks_cell(const struct tree_view *tv, const struct tui *t, const st
 		bool has = false;
 
 		if (r->kind == ROW_SNAP) {
-			const struct model_snapshot *s = &vm->snapshots[r->snap];
-			for (size_t d = 0; d < s->ndisks; d++)
-				has |= sd_str_eq(s->disks[d].target, tg);
+			has = model_snapshot_disk_by_target(&vm->snapshots[r->snap], tg) != NULL;
 		} else if (r->kind == ROW_SAVED) {
-			/* the disks before the preview: those in its saved tops
-			 * (compact JSON {"disk id":"image id",...}), not the
-			 * preview's own */
+			/* the disks before the preview, not the preview's own */
 			const struct model_disk *d = model_vm_disk(vm, tg);
-			if (d && vm->preview && vm->preview->saved_tops) {
-				char *key = sd_asprintf("\"%s\":", d->id);
-				has = strstr(vm->preview->saved_tops, key) != NULL;
-				free(key);
-			}
+			has = d && model_preview_kept(vm->preview, d->id);
 		} else {
 			const struct model_disk *d = model_vm_disk(vm, tg);
 			has = d && d->active_image_id;

@@ -1838,6 +1838,28 @@ static void test_delete_live_block_jobs(void **state)
 	model_vm_free(vm);
 }
 
+static void test_vm_targets_and_kept_disks(void **state)
+{
+	struct model_vm *vm = vm_four_disks();
+	char **targets = model_vm_targets(vm);
+	struct model_preview p = { 0 };
+
+	(void)state;
+	assert_int_equal(sd_strv_len(targets), 4);
+	assert_string_equal(targets[0], "vda");
+	assert_string_equal(targets[3], "vdd");
+	sd_strv_free(targets);
+	assert_non_null(model_snapshot_disk_by_target(model_vm_snapshot(vm, "alpha"), "vdc"));
+	assert_null(model_snapshot_disk_by_target(model_vm_snapshot(vm, "beta"), "vdc"));
+	p.saved_tops = (char *)"{\"d-vda\":\"a2\",\"d-vdb\":\"b2\"}";
+	assert_true(model_preview_kept(&p, "d-vda"));
+	assert_false(model_preview_kept(&p, "d-vdc"));
+	assert_false(model_preview_kept(NULL, "d-vda"));
+	p.saved_tops = (char *)"not json";
+	assert_false(model_preview_kept(&p, "d-vda"));
+	model_vm_free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1866,6 +1888,7 @@ int main(void)
 	    cmocka_unit_test(test_snapshot_live_subset_with_memory),
 	    cmocka_unit_test(test_snapshot_memory_needs_running),
 	    cmocka_unit_test(test_delete_live_block_jobs),
+	    cmocka_unit_test(test_vm_targets_and_kept_disks),
 	    cmocka_unit_test(test_cycle),
 	    cmocka_unit_test(test_cycle_revert_empty),
 	    cmocka_unit_test(test_describe),
