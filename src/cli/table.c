@@ -8,6 +8,7 @@
 #include "util/auto.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 struct cli_table {
 	size_t ncols;
@@ -22,35 +23,6 @@ static char *sanitize(const char *s)
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
 		sd_buf_addc(&b, (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p);
 	return sd_buf_steal(&b);
-}
-
-/* Display width of a UTF-8 string; invalid bytes count one cell each. */
-static size_t display_width(const char *s)
-{
-	mbstate_t st;
-	size_t w = 0;
-	const char *p = s;
-	size_t left = strlen(s);
-
-	memset(&st, 0, sizeof(st));
-	while (left > 0) {
-		wchar_t wc;
-		size_t r = mbrtowc(&wc, p, left, &st);
-		if (r == (size_t)-1 || r == (size_t)-2) {
-			memset(&st, 0, sizeof(st));
-			w++;
-			p++;
-			left--;
-			continue;
-		}
-		if (r == 0)
-			break;
-		int cw = wcwidth(wc);
-		w += cw > 0 ? (size_t)cw : 0;
-		p += r;
-		left -= r;
-	}
-	return w;
 }
 
 struct cli_table *cli_table_new(size_t ncols, const char *const *headers)
@@ -76,7 +48,7 @@ void cli_table_print(const struct cli_table *t, FILE *fp)
 
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			size_t w = display_width(t->cells[r * t->ncols + c]);
+			size_t w = sd_str_width(t->cells[r * t->ncols + c]);
 			if (w > width[c])
 				width[c] = w;
 		}
@@ -90,7 +62,7 @@ void cli_table_print(const struct cli_table *t, FILE *fp)
 				fprintf(fp, "%*s%s", (int)pending, "", cell);
 				pending = 0;
 			}
-			pending += width[c] - display_width(cell);
+			pending += width[c] - sd_str_width(cell);
 		}
 		fputc('\n', fp);
 	}

@@ -70,44 +70,28 @@ const struct tui_glyphs *tui_glyphs(const struct tui *t)
 	return t->utf8 ? &utf8_glyphs : &ascii_glyphs;
 }
 
-/* Walks s as the terminal would show it; calls emit for each shown
- * character (NULL emit: measure). Returns the columns used. */
+/* Walks s as the terminal would show it (sd_str_next_cell); calls emit for
+ * each shown character (NULL emit: measure). Returns the columns used. */
 static int walk(const char *s, int width, void (*emit)(const wchar_t *wc, void *), void *opaque)
 {
 	mbstate_t st;
 	int used = 0;
 	size_t len = strlen(s);
-	bool utf8 = MB_CUR_MAX > 1;
 
 	memset(&st, 0, sizeof(st));
 	while (len > 0 && used < width) {
-		wchar_t wc[2] = { L'?', 0 };
-		size_t k = 1;
-		int w = 1;
+		wchar_t wc[2] = { 0, 0 };
+		const char *next = s;
+		size_t left = len;
+		int w = sd_str_next_cell(&next, &left, &st, &wc[0]);
 
-		if (utf8) {
-			k = mbrtowc(&wc[0], s, len, &st);
-			if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-				memset(&st, 0, sizeof(st));
-				k = 1;
-				wc[0] = L'?';
-			}
-			w = wcwidth(wc[0]);
-			if (w < 0) {
-				wc[0] = L'?';
-				w = 1;
-			}
-		} else {
-			unsigned char c = (unsigned char)*s;
-			wc[0] = c >= 0x20 && c < 0x7f ? (wchar_t)c : L'?';
-		}
 		if (used + w > width)
 			break;
 		if (emit && w > 0)
 			emit(wc, opaque);
 		used += w;
-		s += k;
-		len -= k;
+		s = next;
+		len = left;
 	}
 	return used;
 }

@@ -166,3 +166,35 @@ bool sd_str_parse_size(const char *s, uint64_t *out)
 	*out = (uint64_t)v << shift;
 	return true;
 }
+
+int sd_str_next_cell(const char **s, size_t *left, mbstate_t *st, wchar_t *wc)
+{
+	size_t k = mbrtowc(wc, *s, *left, st);
+	int w;
+
+	if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+		memset(st, 0, sizeof(*st));
+		k = 1;
+		*wc = L'?';
+	}
+	w = wcwidth(*wc);
+	if (w < 0) { /* a control character, or one the locale cannot show */
+		*wc = L'?';
+		w = 1;
+	}
+	*s += k;
+	*left -= k;
+	return w;
+}
+
+size_t sd_str_width(const char *s)
+{
+	mbstate_t st;
+	size_t left = s ? strlen(s) : 0, w = 0;
+	wchar_t wc;
+
+	memset(&st, 0, sizeof(st));
+	while (left > 0)
+		w += (size_t)sd_str_next_cell(&s, &left, &st, &wc);
+	return w;
+}

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <locale.h>
+
 #include <string.h>
 #include <time.h>
 
@@ -152,6 +154,21 @@ static void test_auto(void **state)
 	assert_ptr_equal(kept, &freed);
 }
 
+static void test_str_width(void **state)
+{
+	(void)state;
+	setlocale(LC_CTYPE, "C.UTF-8");
+	assert_int_equal(sd_str_width("demo-web"), 8);
+	assert_int_equal(sd_str_width("ü●"), 2);      /* two characters, one cell each */
+	assert_int_equal(sd_str_width("日本"), 4);     /* wide: two cells each */
+	assert_int_equal(sd_str_width("a\tb"), 3);    /* a control shows as '?' */
+	assert_int_equal(sd_str_width("a\xff\xfe" "b"), 4); /* invalid bytes: one cell each */
+	assert_int_equal(sd_str_width(""), 0);
+	assert_int_equal(sd_str_width(NULL), 0);
+	setlocale(LC_CTYPE, "C");
+	assert_int_equal(sd_str_width("ü"), 2); /* not UTF-8: each byte a '?' */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_auto),
+		cmocka_unit_test(test_str_width),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
