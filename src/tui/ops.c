@@ -391,6 +391,7 @@ static int snapshot_submit(struct tui *t, struct tui_form *f)
 	run = op_new(OP_SNAPSHOT, r, NULL);
 	run->sreq.name = keep(run, name[0] ? name : NULL);
 	run->sreq.description = keep(run, desc[0] ? desc : NULL);
+	run->sreq.memory = tui_form_field(f, "memory")->checked;
 	for (size_t i = 0; o->disks && o->disks[i]; i++)
 		ndisks++;
 	run->disks = sd_calloc(ndisks + 1, sizeof(char *));
@@ -432,10 +433,11 @@ int tui_act_snapshot(struct tui *t)
 	f = tui_form_new(title, snapshot_submit, o, op_free);
 	tui_form_add(f, TUI_FIELD_TEXT, "name", _("Name (empty: the time)"));
 	tui_form_add(f, TUI_FIELD_TEXT, "description", _("Description"));
+	/* a running VM is snapshotted live; its memory comes with every disk */
 	fd = tui_form_add(f, TUI_FIELD_CHECK, "memory",
-			  r->state == HV_STATE_SHUTOFF ? _("Memory (only when running)")
-						       : _("Memory (live: not yet)"));
-	fd->disabled = true;
+			  hv_state_runs(r->state) ? _("Memory (needs every disk)")
+						  : _("Memory (only when running)"));
+	fd->disabled = !hv_state_runs(r->state);
 	tui_form_add(f, TUI_FIELD_NOTE, NULL, _("Disks in the snapshot:"));
 	if (t->state) {
 		o->disks = sd_calloc(t->state->ndisks + 1, sizeof(char *));
