@@ -20,44 +20,16 @@ json_t *cli_op_result(json_t *plan, bool dry_run)
 			 summary ? summary : json_object(), "plan", plan);
 }
 
-static void print_plan(const json_t *plan, FILE *fp)
-{
-	SD_AUTOFREE char *text = NULL;
-
-	if (json_object_get(plan, "steps")) {
-		text = plan_describe(plan);
-		cli_print_safe_lines(fp, text);
-		return;
-	}
-	/* revert: two plans */
-	print_plan(json_object_get(plan, "preview"), fp);
-	print_plan(json_object_get(plan, "commit"), fp);
-}
-
 void cli_op_print(const json_t *out, FILE *fp)
 {
 	const char *op = json_string_value(json_object_get(out, "op"));
 	const char *vm = json_string_value(json_object_get(out, "vm"));
 	const json_t *sum = json_object_get(out, "summary");
-	const json_t *files = json_object_get(sum, "files"), *f;
-	size_t i;
 
 	if (json_is_true(json_object_get(out, "dry_run"))) {
-		print_plan(json_object_get(out, "plan"), fp);
-		if (json_is_integer(json_object_get(sum, "bytes_to_move"))) {
-			char size[32];
-			sd_str_bytes((uint64_t)json_integer_value(json_object_get(sum, "bytes_to_move")),
-				     size, sizeof(size));
-			fprintf(fp, _("Data to move: %s\n"), size);
-		}
-		if (json_array_size(files) > 0) {
-			fprintf(fp, "%s\n", _("Files touched:"));
-			json_array_foreach(files, i, f) {
-				fputs("  ", fp);
-				cli_print_safe(fp, json_string_value(f));
-				fputc('\n', fp);
-			}
-		}
+		SD_AUTOFREE char *text = plan_explain(json_object_get(out, "plan"));
+
+		cli_print_safe_lines(fp, text);
 		if (json_is_string(json_object_get(sum, "auto_snapshot")))
 			fprintf(fp, _("The state before the preview becomes snapshot %s.\n"),
 				json_string_value(json_object_get(sum, "auto_snapshot")));

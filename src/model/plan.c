@@ -57,6 +57,38 @@ char *plan_describe(const json_t *plan)
 	return sd_buf_steal(&b);
 }
 
+char *plan_explain(const json_t *plan)
+{
+	struct sd_buf b = SD_BUF_INIT;
+	const json_t *sum = json_object_get(plan, "summary");
+	const json_t *files = json_object_get(sum, "files"), *f;
+	size_t i;
+
+	if (!json_object_get(plan, "steps")) {
+		/* a revert: a preview, then a commit */
+		SD_AUTOFREE char *a = plan_explain(json_object_get(plan, "preview"));
+		SD_AUTOFREE char *c = plan_explain(json_object_get(plan, "commit"));
+		sd_buf_addf(&b, "%s%s", a, c);
+		return sd_buf_steal(&b);
+	}
+	{
+		SD_AUTOFREE char *steps = plan_describe(plan);
+		sd_buf_addf(&b, "%s", steps);
+	}
+	if (json_is_integer(json_object_get(sum, "bytes_to_move"))) {
+		char size[32];
+		sd_str_bytes((uint64_t)json_integer_value(json_object_get(sum, "bytes_to_move")), size,
+			     sizeof(size));
+		sd_buf_addf(&b, _("Data to move: %s\n"), size);
+	}
+	if (json_array_size(files) > 0) {
+		sd_buf_addf(&b, "%s\n", _("Files touched:"));
+		json_array_foreach(files, i, f)
+			sd_buf_addf(&b, "  %s\n", json_string_value(f));
+	}
+	return sd_buf_steal(&b);
+}
+
 bool plan_name_valid(const char *name, struct sd_err *err)
 {
 	static const char *const reserved[] = { "current", "exclude", "now", "" };

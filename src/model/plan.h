@@ -63,6 +63,10 @@ void plan_set_pnr_next(json_t *plan);
 size_t plan_nsteps(const json_t *plan);
 /* Prints a plan for people (--dry-run). */
 char *plan_describe(const json_t *plan);
+/* plan_describe, then the data to move and the files touched where the
+ * summary says (a revert: both of its plans): what --dry-run prints and the
+ * console's confirmations show. Caller frees. */
+char *plan_explain(const json_t *plan);
 
 /* Is this a name a snapshot may have? (printable UTF-8, 1..200 bytes, no
  * leading or trailing space, not a reserved word, not UUID-shaped.) */

@@ -348,27 +348,6 @@ static struct op *op_copy(enum op_kind kind, const struct op *o)
 	return run;
 }
 
-/* The plan's steps and what its summary says, for a confirmation. */
-static void describe(struct sd_buf *b, const json_t *plan)
-{
-	const json_t *sum = json_object_get(plan, "summary");
-	const json_t *files = json_object_get(sum, "files"), *f;
-	SD_AUTOFREE char *steps = plan_describe(plan);
-	size_t i;
-
-	sd_buf_addf(b, "%s", steps);
-	if (json_is_integer(json_object_get(sum, "bytes_to_move"))) {
-		char size[32];
-		tui_bytes((uint64_t)json_integer_value(json_object_get(sum, "bytes_to_move")), size,
-			  sizeof(size));
-		sd_buf_addf(b, _("Data to move: %s\n"), size);
-	}
-	if (json_array_size(files) > 0) {
-		sd_buf_addf(b, "%s\n", _("Files touched:"));
-		json_array_foreach(files, i, f)
-			sd_buf_addf(b, "  %s\n", json_string_value(f));
-	}
-}
 
 /* ---- snapshot ---- */
 
@@ -549,7 +528,10 @@ static int ask(struct tui *t, struct op *o, const char *title, const char *intro
 	SD_AUTOFREE char *text = NULL;
 
 	sd_buf_addf(&b, "%s\n\n", intro);
-	describe(&b, plan);
+	{
+		SD_AUTOFREE char *explained = plan_explain(plan);
+		sd_buf_addf(&b, "%s", explained);
+	}
 	text = sd_buf_steal(&b);
 	tui_push(t, tui_confirm_new(title, text, buttons, nbuttons, o, op_free));
 	return TUI_REDRAW;
